@@ -1,0 +1,10 @@
+//! One module per subcommand.
+pub mod bench;
+pub mod bench_registry;
+pub mod challenge;
+pub mod demo;
+pub mod jcs;
+pub mod keygen;
+pub mod registry;
+pub mod seal;
+pub mod verify;

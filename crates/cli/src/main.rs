@@ -1,0 +1,64 @@
+//! `cphar`: the command-line face of CPHAR. Each subcommand is a thin driver in `cmd/` that
+//! reads files, the clock and the CSPRNG, then calls the pure protocol core.
+//!
+//! Exit codes: 0 success (for `verify`: result `valid`), 1 a negative answer (`verify`: any
+//! other result), 2 the command could not run (bad file, bad option, invalid input).
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod io;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// CPHAR — proof that sealed physical reserves are still there.
+#[derive(Parser)]
+#[command(name = "cphar", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk through the binding protocol with software seals, attacks included.
+    Demo(cmd::demo::Args),
+    /// Canonicalize JSON (RFC 8785) from stdin to stdout; refuses non-I-JSON input.
+    Jcs(cmd::jcs::Args),
+    /// Verify a seal's ChallengeResponse offline (seed 002 §4.3.4); prints the result object.
+    Verify(cmd::verify::Args),
+    /// Generate a seal key pair: writes the private key file, prints the public JWK.
+    Keygen(cmd::keygen::Args),
+    /// Issue a ChallengeRequest with a fresh CSPRNG nonce.
+    Challenge(cmd::challenge::Args),
+    /// Operate the registry directly on its database.
+    Registry(cmd::registry::Args),
+    /// Act as a software seal.
+    #[command(subcommand)]
+    Seal(cmd::seal::Command),
+    /// Print performance figures.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Jcs(args) => cmd::jcs::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Challenge(args) => cmd::challenge::run(args),
+        Command::Registry(args) => cmd::registry::run(args),
+        Command::Seal(c) => cmd::seal::run(c),
+        Command::Bench(c) => cmd::bench::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the error and its causes, never a backtrace or a panic.
+            eprintln!("cphar: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! The verification procedure of seed 002 §4.3.4, with the settlements of PROTOCOL.md.
+//!
+//! [`verify`] is a pure function of (request, response, DID document, verifier policy, clock,
+//! response timing): it reads no clock, no file and no socket. Steps 6–10 (issuing and
+//! transmitting the challenge, recording t₀/t₁) belong to the transport driver, which hands
+//! their results in as [`ResponseTiming`]. Every other step runs here, in the seed's order,
+//! and the first failing step decides the [`Outcome`].
+//!
+//! [`verify_json`] adds the structural checks PROTOCOL.md places before step 1, for callers
+//! holding raw bytes (the offline verifier).
+
+use crate::codes::{Bal, Detail, DeviceStatus, ResultCode, TFP_1};
+use crate::continuous::ContinuousAttestation;
+use crate::did::{BindingMethod, DidDocument, MethodKey};
+use crate::message::{ChallengeRequest, ChallengeResponse};
+use crate::pbac::{self, PbacContext};
+use crate::timestamp::Timestamp;
+use crate::{pid, risk};
+use cphar_crypto::{CmacAes128Key, VerifyingKey};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use time::Duration;
+
+/// Default timestamp skew tolerance (seed 002 §4.3.4 step 14).
+pub const DEFAULT_SKEW: Duration = Duration::seconds(300);
+
+/// What the verifier is willing to accept, and the keys it holds.
+#[derive(Debug, Clone)]
+pub struct VerifierPolicy {
+    /// Timestamp skew tolerance (default 300 s).
+    pub skew: Duration,
+    /// Maximum response time t₁ − t₀ (§4.3.6), if enforced.
+    pub max_response_time: Option<Duration>,
+    /// Trust framework profiles this verifier supports (default: TFP-1 only).
+    pub supported_tfps: Vec<String>,
+    /// Public keys of Proximity Verifier Services, by PVS DID.
+    pub pvs_keys: HashMap<String, VerifyingKey>,
+    /// Profile C keys held by the verifier, by `kid`.
+    pub cmac_keys: HashMap<String, CmacAes128Key>,
+    /// Parties whose profile C risk acceptance this verifier honours, by DID.
+    pub risk_acceptors: HashMap<String, VerifyingKey>,
+    /// When set, the trust framework permits a BAL downgrade for this documented reason
+    /// (§4.3.5); every downgrade is reported in the outcome for logging.
+    pub downgrade_justification: Option<String>,
+    /// The device clock drift documented at enrollment, added to `nextExpectedBy` (BAL-4).
+    pub attestation_drift: Duration,
+    /// PUF helper data the verifier retrieved, by `helperData.uri`.
+    pub helper_data: HashMap<String, Vec<u8>>,
+}
+
+impl Default for VerifierPolicy {
+    fn default() -> Self {
+        VerifierPolicy {
+            skew: DEFAULT_SKEW,
+            max_response_time: None,
+            supported_tfps: vec![TFP_1.to_owned()],
+            pvs_keys: HashMap::new(),
+            cmac_keys: HashMap::new(),
+            risk_acceptors: HashMap::new(),
+            downgrade_justification: None,
+            attestation_drift: Duration::ZERO,
+            helper_data: HashMap::new(),
+        }
+    }
+}
+
+/// t₀ and t₁ of steps 8 and 10, recorded by the transport driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseTiming {
+    /// When the challenge was transmitted (t₀).
+    pub sent: Timestamp,
+    /// When the response was received (t₁).
+    pub received: Timestamp,
+}
+
+/// A permitted BAL downgrade, to be logged with its justification (§4.3.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downgrade {
+    /// The highest non-revoked BAL available.
+    pub available: Bal,
+    /// The BAL actually used.
+    pub used: Bal,
+    /// The trust framework's documented reason.
+    pub justification: String,
+}
+
+/// The result of a verification, with what an audit event needs (TFP-1 §B.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The §4.6 result code.
+    pub result: ResultCode,
+    /// Which check decided it (a [`Detail`] or, for `revoked_binding`, the revocation
+    /// reason code); `None` when valid.
+    pub detail: Option<&'static str>,
+    /// A human-readable explanation (never contains secrets).
+    pub explanation: Option<String>,
+    /// The selected method's BAL, once a method is selected.
+    pub bal: Option<Bal>,
+    /// The selected method's id, once a method is selected.
+    pub binding_method: Option<String>,
+    /// The selected method's trust framework profile.
+    pub tfp: Option<String>,
+    /// Whether a validated PBAC attestation was applied.
+    pub pbac_applied: bool,
+    /// The validated PVS attestation, as received.
+    pub pvs_attestation: Option<Map<String, Value>>,
+    /// A permitted downgrade, if one happened.
+    pub downgrade: Option<Downgrade>,
+    /// The object DID (from the request, when it could be read).
+    pub object_did: Option<String>,
+    /// The verifier DID (from the request, when it could be read).
+    pub verifier_did: Option<String>,
+    /// The device status the response reported (once the response could be read).
+    pub device_status: Option<DeviceStatus>,
+    /// Verification time.
+    pub verified_at: Timestamp,
+}
+
+impl Outcome {
+    fn new(now: Timestamp) -> Self {
+        Outcome {
+            result: ResultCode::Valid,
+            detail: None,
+            explanation: None,
+            bal: None,
+            binding_method: None,
+            tfp: None,
+            pbac_applied: false,
+            pvs_attestation: None,
+            downgrade: None,
+            device_status: None,
+            object_did: None,
+            verifier_did: None,
+            verified_at: now,
+        }
+    }
+
+    fn fail(mut self, result: ResultCode, detail: &'static str, explanation: String) -> Self {
+        self.result = result;
+        self.detail = Some(detail);
+        self.explanation = Some(explanation);
+        self
+    }
+
+    /// The verification result object of PROTOCOL.md, exactly its four members.
+    pub fn to_result_json(&self) -> Value {
+        json!({
+            "result": self.result.as_str(),
+            "detail": self.detail,
+            "bal": self.bal.map(Bal::as_str),
+            "bindingMethod": self.binding_method,
+        })
+    }
+
+    /// The TFP-1 §B.3 audit event for this verification. `event_id` is supplied by the caller
+    /// (a UUID from its CSPRNG): this module generates no randomness.
+    pub fn audit_event(&self, event_id: &str) -> Value {
+        let mut event = json!({
+            "eventType": "UORABindingVerification",
+            "eventId": event_id,
+            "timestamp": self.verified_at.to_string(),
+            "verifierDid": self.verifier_did,
+            "objectDid": self.object_did,
+            "bindingMethodId": self.binding_method,
+            "result": self.result.as_str(),
+            "detail": self.detail,
+            "bal": self.bal.map(Bal::as_str),
+            "pbacApplied": self.pbac_applied,
+            "pvsAttestation": self.pvs_attestation,
+            "tfp": self.tfp,
+        });
+        if let (Some(d), Some(obj)) = (&self.downgrade, event.as_object_mut()) {
+            obj.insert(
+                "downgrade".into(),
+                json!({"available": d.available.as_str(), "used": d.used.as_str(),
+                       "justification": d.justification}),
+            );
+        }
+        event
+    }
+}
+
+/// Structural checks before step 1, then [`verify`]. Inputs are the raw bytes as received.
+pub fn verify_json(
+    request: &[u8],
+    response: &[u8],
+    document: &[u8],
+    policy: &VerifierPolicy,
+    now: Timestamp,
+    timing: Option<ResponseTiming>,
+) -> Outcome {
+    let inconclusive = |detail: Detail, why: String| {
+        Outcome::new(now).fail(ResultCode::VerificationInconclusive, detail.as_str(), why)
+    };
+    let request = match ChallengeRequest::from_json(request) {
+        Ok(r) => r,
+        Err(e) => return inconclusive(Detail::MalformedRequest, format!("request: {e}")),
+    };
+    let document = match DidDocument::from_json(document) {
+        Ok(d) => d,
+        Err(e) => {
+            let mut o = inconclusive(Detail::MalformedDidDocument, format!("DID document: {e}"));
+            o.object_did = Some(request.did().to_owned());
+            o.verifier_did = Some(request.verifier().to_owned());
+            return o;
+        }
+    };
+    let response = match ChallengeResponse::from_json(response) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut o = inconclusive(Detail::MalformedResponse, format!("response: {e}"));
+            o.object_did = Some(request.did().to_owned());
+            o.verifier_did = Some(request.verifier().to_owned());
+            return o;
+        }
+    };
+    verify(&request, &response, &document, policy, now, timing)
+}
+
+/// The verification procedure (§4.3.4 steps 1–5 and 11–20) on parsed inputs.
+pub fn verify(
+    request: &ChallengeRequest,
+    response: &ChallengeResponse,
+    document: &DidDocument,
+    policy: &VerifierPolicy,
+    now: Timestamp,
+    timing: Option<ResponseTiming>,
+) -> Outcome {
+    let mut o = Outcome::new(now);
+    o.object_did = Some(request.did().to_owned());
+    o.verifier_did = Some(request.verifier().to_owned());
+    use ResultCode as R;
+
+    if document.id() != request.did() {
+        let why = format!(
+            "DID document is for {}, the challenge for {}",
+            document.id(),
+            request.did()
+        );
+        return o.fail(
+            R::VerificationInconclusive,
+            Detail::DidDocumentMismatch.as_str(),
+            why,
+        );
+    }
+
+    // Step 1: the resolved version must be the one the challenge pins.
+    if let Some(wanted) = request.did_version()
+        && wanted != document.version_id()
+    {
+        let why = format!(
+            "didVersion {wanted} requested, version {} resolved",
+            document.version_id()
+        );
+        return o.fail(
+            R::VersionUnavailable,
+            Detail::VersionNotResolved.as_str(),
+            why,
+        );
+    }
+
+    // Step 2.
+    let methods = document.binding_methods();
+    if methods.is_empty() {
+        let why = "no UORABindingVerification method listed in assertionMethod".to_owned();
+        return o.fail(R::NoBindingMethod, Detail::NoUsableMethod.as_str(), why);
+    }
+
+    // Step 3: BAL selection and downgrade prevention (§4.3.5).
+    let min_bal = request.min_bal().unwrap_or(Bal::Bal1);
+    let (method, downgrade) = match select_method(methods, min_bal, response, policy) {
+        Some(sel) => sel,
+        None => {
+            let why = format!("no binding method at or above {min_bal}");
+            return o.fail(
+                R::InsufficientBal,
+                Detail::NoMethodMeetsMinBal.as_str(),
+                why,
+            );
+        }
+    };
+    o.bal = Some(method.bal);
+    o.binding_method = Some(method.id.clone());
+    o.tfp = method.tfp.clone();
+    o.downgrade = downgrade;
+    if response.bal() < min_bal {
+        let why = format!("device reports {}, below minBal {min_bal}", response.bal());
+        return o.fail(R::InsufficientBal, Detail::DeviceBalBelowMin.as_str(), why);
+    }
+
+    // Members REQUIRED only at BAL-4, checked now that the method is known.
+    let continuous = if method.bal == Bal::Bal4 {
+        match bal4_members(response) {
+            Ok(c) => Some(c),
+            Err(why) => {
+                return o.fail(
+                    R::VerificationInconclusive,
+                    Detail::MalformedResponse.as_str(),
+                    why,
+                );
+            }
+        }
+    } else {
+        None
+    };
+
+    // Step 4: trust framework profile.
+    match &method.tfp {
+        None => {
+            let why = format!("binding method {} declares no trust framework", method.id);
+            return o.fail(
+                R::UnsupportedTrustFramework,
+                Detail::TfpMissing.as_str(),
+                why,
+            );
+        }
+        Some(tfp) if !policy.supported_tfps.iter().any(|s| s == tfp) => {
+            let why = format!("trust framework {tfp} is not supported");
+            return o.fail(
+                R::UnsupportedTrustFramework,
+                Detail::TfpUnsupported.as_str(),
+                why,
+            );
+        }
+        Some(_) => {}
+    }
+
+    // Profile C: only with a valid, trusted, signed risk acceptance (§6.3).
+    if method.is_profile_c()
+        && let Err(e) = risk::validate(
+            method.profile_c_risk_acceptance.as_ref(),
+            &method.id,
+            &policy.risk_acceptors,
+            now,
+            policy.skew,
+        )
+    {
+        let detail = match e {
+            risk::RiskAcceptanceError::Missing => Detail::RiskAcceptanceMissing,
+            _ => Detail::RiskAcceptanceInvalid,
+        };
+        return o.fail(R::ProfileCRiskNotAccepted, detail.as_str(), e.to_string());
+    }
+
+    // Step 5: PID for BAL-3/4.
+    if method.bal.requires_pid()
+        && let Err(e) = pid::validate(method.pid.as_ref(), &policy.helper_data)
+    {
+        let detail = match e {
+            pid::PidError::HelperDataMismatch => Detail::HelperDataMismatch,
+            _ => Detail::InvalidPid,
+        };
+        return o.fail(R::InvalidPid, detail.as_str(), e.to_string());
+    }
+
+    // Step 11.
+    if request.request_pbac() && response.pbac_applied() != Some(true) {
+        let why = "PBAC was requested but the response did not apply it".to_owned();
+        return o.fail(
+            R::VerificationInconclusive,
+            Detail::PbacNotApplied.as_str(),
+            why,
+        );
+    }
+
+    // Step 12.
+    let pbac = if response.pbac_applied() == Some(true) {
+        let ctx = PbacContext {
+            method,
+            pvs_keys: &policy.pvs_keys,
+            challenge_time: request.timestamp(),
+            now,
+            skew: policy.skew,
+        };
+        match pbac::validate(response.pbac_signature(), &ctx) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                let why = format!("{} ({})", e, e.code());
+                return o.fail(
+                    R::VerificationInconclusive,
+                    Detail::PbacValidationFailed.as_str(),
+                    why,
+                );
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(a) = &pbac {
+        o.pbac_applied = true;
+        o.pvs_attestation = Some(a.raw.clone());
+    }
+
+    // Step 13: the nonce, or the PVS's decryption of the blinded one.
+    let nonce_ok = match &pbac {
+        Some(a) => a.decrypted_nonce == request.nonce_bytes(),
+        None => response.nonce().as_bytes() == request.nonce().as_bytes(),
+    };
+    if !nonce_ok {
+        let why = "response nonce is not the challenge nonce".to_owned();
+        return o.fail(R::InvalidNonce, Detail::NonceMismatch.as_str(), why);
+    }
+
+    // Step 14: device timestamp against the challenge, then the challenge against now.
+    if let Some(device_time) = response.timestamp() {
+        let skew = device_time.since(request.timestamp()).abs();
+        if skew > policy.skew {
+            let why = format!("device timestamp is {skew} from the challenge's");
+            return o.fail(
+                R::ExpiredChallenge,
+                Detail::DeviceTimestampSkew.as_str(),
+                why,
+            );
+        }
+    }
+    let age = now.since(request.timestamp());
+    if age > policy.skew {
+        let why = format!("challenge issued {age} ago");
+        return o.fail(R::ExpiredChallenge, Detail::ChallengeExpired.as_str(), why);
+    }
+    if -age > policy.skew {
+        let why = format!("challenge dated {} in the future", -age);
+        return o.fail(
+            R::ExpiredChallenge,
+            Detail::ChallengeFromFuture.as_str(),
+            why,
+        );
+    }
+
+    // Step 15: response-time bound, when PBAC did not already bound proximity.
+    if pbac.is_none()
+        && let (Some(max), Some(t)) = (policy.max_response_time, timing)
+    {
+        let elapsed = t.received.since(t.sent);
+        // A negative elapsed time is an impossible measurement: fail closed.
+        if elapsed > max || elapsed.is_negative() {
+            let why = format!("response took {elapsed}, bound is {max}");
+            return o.fail(
+                R::VerificationInconclusive,
+                Detail::ResponseTimeExceeded.as_str(),
+                why,
+            );
+        }
+    }
+
+    // Step 16.
+    o.device_status = Some(response.device_status());
+    if response.device_status() == DeviceStatus::Tampered {
+        let why = "device reports deviceStatus tampered".to_owned();
+        return o.fail(
+            R::VerificationInconclusive,
+            Detail::DeviceTampered.as_str(),
+            why,
+        );
+    }
+
+    // Steps 17–18: the signature over JCS(request as received), computed when it was parsed.
+    if response.binding_method() != method.id {
+        let why = format!(
+            "response names {}, selected method is {}",
+            response.binding_method(),
+            method.id
+        );
+        return o.fail(
+            R::InvalidSignature,
+            Detail::BindingMethodMismatch.as_str(),
+            why,
+        );
+    }
+    if response.did() != request.did() {
+        let why = format!("response is for {}", response.did());
+        return o.fail(R::InvalidSignature, Detail::DidMismatch.as_str(), why);
+    }
+    let Ok(signature) = cphar_crypto::b64::decode(response.signature()) else {
+        let why = "signature is not unpadded base64url".to_owned();
+        return o.fail(R::InvalidSignature, Detail::SignatureEncoding.as_str(), why);
+    };
+    match check_with_method(method, policy, request.canonical_bytes(), &signature) {
+        KeyCheck::Valid => {}
+        KeyCheck::Invalid => {
+            let why = format!("signature does not verify under {}", method.id);
+            return o.fail(R::InvalidSignature, Detail::SignatureMismatch.as_str(), why);
+        }
+        KeyCheck::KeyUnavailable(kid) => {
+            let why = format!("verifier holds no profile C key '{kid}'");
+            return o.fail(
+                R::VerificationInconclusive,
+                Detail::VerifierKeyUnavailable.as_str(),
+                why,
+            );
+        }
+    }
+
+    // BAL-4: the continuous attestation, trusted only once its signature verifies.
+    if let Some(att) = &continuous {
+        match check_with_method(method, policy, &att.signing_input, &att.signature) {
+            KeyCheck::Valid => {}
+            KeyCheck::Invalid | KeyCheck::KeyUnavailable(_) => {
+                let why = "continuous attestation signature does not verify".to_owned();
+                return o.fail(
+                    R::InvalidSignature,
+                    Detail::ContinuousAttestationSignature.as_str(),
+                    why,
+                );
+            }
+        }
+        if att.did != request.did() || att.binding_method != method.id {
+            let why = "continuous attestation is for another DID or binding method".to_owned();
+            return o.fail(
+                R::InvalidSignature,
+                Detail::ContinuousAttestationMismatch.as_str(),
+                why,
+            );
+        }
+        if let Some(sensor) = att.first_out_of_limits() {
+            let why = format!("sensor '{}' reports a value outside its limits", sensor.id);
+            return o.fail(
+                R::VerificationInconclusive,
+                Detail::SensorOutOfLimits.as_str(),
+                why,
+            );
+        }
+        let due = att.next_expected_by.checked_add(policy.attestation_drift);
+        if due.is_none_or(|due| now > due) {
+            let why = format!("attestation was due by {}", att.next_expected_by);
+            return o.fail(
+                R::VerificationInconclusive,
+                Detail::ContinuousAttestationGap.as_str(),
+                why,
+            );
+        }
+    }
+
+    // Step 19.
+    if let Some(rev) = method.revoked {
+        let why = format!("binding revoked at {} ({})", rev.timestamp, rev.reason);
+        return o.fail(R::RevokedBinding, rev.reason.as_str(), why);
+    }
+
+    // Step 20.
+    o
+}
+
+/// Step 3 (§4.3.5 as settled in PROTOCOL.md). Returns `None` when no method meets `minBal`.
+fn select_method<'a>(
+    methods: &'a [BindingMethod],
+    min_bal: Bal,
+    response: &ChallengeResponse,
+    policy: &VerifierPolicy,
+) -> Option<(&'a BindingMethod, Option<Downgrade>)> {
+    let eligible = || methods.iter().filter(|m| m.bal >= min_bal);
+    let named = |m: &BindingMethod| m.id == response.binding_method();
+    let best_of = |pool: Vec<&'a BindingMethod>| -> Option<&'a BindingMethod> {
+        let top = pool.iter().map(|m| m.bal).max()?;
+        let tied: Vec<&BindingMethod> = pool.into_iter().filter(|m| m.bal == top).collect();
+        tied.iter()
+            .find(|m| named(m))
+            .or_else(|| tied.first())
+            .copied()
+    };
+    let live: Vec<&BindingMethod> = eligible().filter(|m| m.revoked.is_none()).collect();
+    let Some(best) = best_of(live.clone()) else {
+        // Every eligible method is revoked: select the highest; step 19 answers.
+        return best_of(eligible().collect()).map(|m| (m, None));
+    };
+    // A downgrade only when the trust framework permits it, to a live method the device named.
+    if let Some(justification) = &policy.downgrade_justification
+        && let Some(lower) = live.iter().find(|m| named(m))
+        && lower.bal < best.bal
+    {
+        let d = Downgrade {
+            available: best.bal,
+            used: lower.bal,
+            justification: justification.clone(),
+        };
+        return Some((lower, Some(d)));
+    }
+    Some((best, None))
+}
+
+/// BAL-4 members: `timestamp`, `continuousAttestation`, `pbacApplied`.
+fn bal4_members(response: &ChallengeResponse) -> Result<ContinuousAttestation, String> {
+    if response.timestamp().is_none() {
+        return Err("BAL-4 response without a device timestamp".into());
+    }
+    if response.pbac_applied().is_none() {
+        return Err("BAL-4 response without pbacApplied".into());
+    }
+    let obj = response
+        .continuous_attestation()
+        .ok_or_else(|| "BAL-4 response without continuousAttestation".to_owned())?;
+    ContinuousAttestation::parse(obj).map_err(|e| format!("continuousAttestation: {e}"))
+}
+
+enum KeyCheck {
+    Valid,
+    Invalid,
+    KeyUnavailable(String),
+}
+
+/// Verifies `sig` over `msg` with the selected method's key (a profile C key comes from the
+/// verifier's own key store, by `kid`).
+fn check_with_method(
+    method: &BindingMethod,
+    policy: &VerifierPolicy,
+    msg: &[u8],
+    sig: &[u8],
+) -> KeyCheck {
+    let ok = match &method.key {
+        MethodKey::Public(key) => key.verify(msg, sig).is_ok(),
+        MethodKey::Cmac { kid } => match policy.cmac_keys.get(kid) {
+            Some(key) => key.verify(msg, sig).is_ok(),
+            None => return KeyCheck::KeyUnavailable(kid.clone()),
+        },
+    };
+    if ok {
+        KeyCheck::Valid
+    } else {
+        KeyCheck::Invalid
+    }
+}

@@ -1,0 +1,49 @@
+//! The registry's stable refusal codes.
+//!
+//! Every refused command returns exactly one of these (vendor attestation failures carry the
+//! vendor check's own code instead, see [`crate::Refusal::code`]). They are logged, stored in
+//! events and returned over HTTP unchanged.
+
+cphar_protocol::wire_enum! {
+    /// Why the registry refused a command. A refused command changes nothing.
+    RefusalCode {
+        /// The seal's lifecycle (seed 000) has no such transition from its current state.
+        InvalidSealTransition => "invalid_seal_transition",
+        /// The binding lifecycle (seed 002 §7) has no such transition from its current state.
+        InvalidBindingTransition => "invalid_binding_transition",
+        /// No seal has this device UID.
+        SealNotFound => "seal_not_found",
+        /// No lot has this id.
+        LotNotFound => "lot_not_found",
+        /// No binding has this id.
+        BindingNotFound => "binding_not_found",
+        /// A seal with this device UID is already registered.
+        DuplicateDeviceUid => "duplicate_device_uid",
+        /// The vendor attestation evidence was refused (the refusal carries the check's own code).
+        VendorAttestationRefused => "vendor_attestation_refused",
+        /// The same key or device certificate is registered under another device UID.
+        CloneSuspected => "clone_suspected",
+        /// A member of the command is missing or malformed.
+        InvalidInput => "invalid_input",
+        /// The lot is not in a state that allows this (e.g. binding an uninspected lot).
+        InvalidLotState => "invalid_lot_state",
+        /// The seal was inspected for another lot than the one named.
+        SealLotMismatch => "seal_lot_mismatch",
+        /// The lot already has a live binding.
+        LotAlreadyBound => "lot_already_bound",
+        /// The same identity may not both perform and approve a step.
+        SeparationOfDuties => "separation_of_duties",
+        /// The binding is already signed off.
+        AlreadySignedOff => "already_signed_off",
+        /// This revocation reason is not allowed for this operation.
+        ReasonNotAllowed => "reason_not_allowed",
+        /// The Enrollment Authority key is unknown or revoked.
+        AuthorityUnavailable => "authority_unavailable",
+        /// The declared BAL needs data the command lacks (e.g. a PID at BAL-3/4).
+        BalRequirementUnmet => "bal_requirement_unmet",
+        /// The requested DID document version does not exist.
+        VersionUnavailable => "version_unavailable",
+        /// The record changed concurrently; the command was not applied (retry).
+        Conflict => "conflict",
+    }
+}

@@ -1,0 +1,85 @@
+//! Registry events: the record of every state change (and of every clone suspicion), written
+//! in the same transaction as the change itself.
+
+use crate::wire;
+use cphar_protocol::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+cphar_protocol::wire_enum! {
+    /// What happened.
+    EventType {
+        /// A seal's vendor attestation was accepted (Manufactured → Registered).
+        SealRegistered => "seal_registered",
+        /// A key or device certificate was presented under a second device UID; refused.
+        CloneSuspected => "clone_suspected",
+        /// A lot was inspected with the seal that will close it.
+        LotInspected => "lot_inspected",
+        /// A chain-of-custody event.
+        CustodyRecorded => "custody_recorded",
+        /// A seal was bound to a lot and a BEA issued.
+        SealBound => "seal_bound",
+        /// An independent auditor signed a binding off.
+        BindingSignedOff => "binding_signed_off",
+        /// A verified challenge-response was recorded.
+        SealAttested => "seal_attested",
+        /// An attestation cycle closed (Attested → Sealed).
+        AttestationCycleClosed => "attestation_cycle_closed",
+        /// A binding was revoked (the seal broke or retired).
+        BindingRevoked => "binding_revoked",
+        /// A lot reached end of life.
+        LotDecommissioned => "lot_decommissioned",
+        /// A new lot DID document version was published.
+        DidDocumentPublished => "did_document_published",
+        /// An Enrollment Authority key was created.
+        AuthorityCreated => "authority_created",
+        /// An Enrollment Authority credential was revoked.
+        AuthorityRevoked => "authority_revoked",
+        /// A binding's BEA was invalidated by an authority revocation; re-enrollment is due.
+        BindingSuspended => "binding_suspended",
+        /// A binding was re-enrolled with a valid authority.
+        BindingReenrolled => "binding_reenrolled",
+    }
+}
+
+/// One registry event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryEvent {
+    /// What happened.
+    #[serde(with = "wire")]
+    pub event_type: EventType,
+    /// What it happened to: `seal:<uid>`, `lot:<id>`, `authority:<key id>`.
+    pub subject: String,
+    /// Who did it (an identity; `registry` for the registry's own actions).
+    pub actor: String,
+    /// When.
+    #[serde(with = "wire")]
+    pub at: Timestamp,
+    /// The reason code, when the event has one (revocations, refusals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// Event details (state transitions, ids, evidence references).
+    pub data: Value,
+}
+
+/// An event as stored, with its position in the registry's event sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// Gapless position, from 0.
+    pub sequence: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: RegistryEvent,
+}
+
+/// `seal:<uid>`.
+pub fn seal_subject(uid: &str) -> String {
+    format!("seal:{uid}")
+}
+
+/// `lot:<id>`.
+pub fn lot_subject(id: &str) -> String {
+    format!("lot:{id}")
+}

@@ -1,0 +1,772 @@
+//! The registry driver: for each command, load the records it needs, call the pure decision
+//! in [`crate::decide`], and apply the resulting change set in one transaction. A change
+//! computed from records that changed meanwhile is refused by the store and recomputed.
+
+use crate::codes::RefusalCode;
+use crate::decide::{
+    self, Authority, Ctx, Existing, RecordCustody, RecordInspection, Refused, RegisterSeal, hex,
+};
+use crate::did::RegistryNames;
+use crate::error::{Refusal, invalid};
+use crate::event::{StoredEvent, lot_subject, seal_subject};
+use crate::model::{
+    AuthorityRecord, AuthorityState, BindingRecord, DeviceCertificate, LotRecord, SealRecord,
+};
+use crate::store::{ChangeSet, Store, StoreError};
+use cphar_crypto::{Jwk, SigningKey};
+use cphar_protocol::{Outcome, RevocationReason, Timestamp};
+use cphar_vendor::{DeviceEvidence, PublicKeyBytes, UnixTime, VendorRegistry};
+use parking_lot::RwLock;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// How many times a command is recomputed after a concurrent change before giving up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The registry's source of time. The server passes its trusted clock; tests a fixed one.
+pub trait Clock: Send + Sync {
+    /// The current trusted time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now_utc()
+    }
+}
+
+/// A failed registry command.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Refused: nothing changed (a clone suspicion is recorded all the same).
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// Storage failed: nothing changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RegistryError {
+    /// The stable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RegistryError::Refused(r) => r.code(),
+            RegistryError::Store(StoreError::Conflict(_)) => RefusalCode::Conflict.as_str(),
+            RegistryError::Store(_) => "storage_error",
+        }
+    }
+}
+
+/// The current Enrollment Authority signing key.
+struct ActiveAuthority {
+    key_id: String,
+    key: Arc<SigningKey>,
+}
+
+/// The registry service over a store.
+pub struct Registry<S> {
+    store: S,
+    names: RegistryNames,
+    vendors: VendorRegistry,
+    clock: Arc<dyn Clock>,
+    authority: RwLock<Option<ActiveAuthority>>,
+}
+
+impl<S: Store> Registry<S> {
+    /// A registry over `store`, naming things under `names`, trusting `vendors`.
+    pub fn new(
+        store: S,
+        names: RegistryNames,
+        vendors: VendorRegistry,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Registry {
+            store,
+            names,
+            vendors,
+            clock,
+            authority: RwLock::new(None),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The registry's names.
+    pub fn names(&self) -> &RegistryNames {
+        &self.names
+    }
+
+    /// The trusted time now.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn ctx<'a>(&self, actor: &'a str) -> Ctx<'a> {
+        Ctx {
+            actor,
+            now: self.clock.now(),
+        }
+    }
+
+    /// Installs `key` as the Enrollment Authority key: the newest active authority record
+    /// with this public key is reused, otherwise a new `#ea-N` record is created.
+    pub async fn use_authority_key(
+        &self,
+        key: SigningKey,
+        actor: &str,
+    ) -> Result<String, RegistryError> {
+        let public = key.verifying_key().to_jwk();
+        let known = self.store.authorities().await?;
+        let existing = known.iter().rev().find(|a| {
+            a.state == AuthorityState::Active
+                && Jwk::from_json(&a.public_jwk).ok().as_ref() == Some(&public)
+        });
+        let key_id = match existing {
+            Some(a) => a.key_id.clone(),
+            None => {
+                let number = known.iter().map(|a| a.number).max().unwrap_or(0) + 1;
+                let key_id = self.names.authority_key_id(number);
+                let changes =
+                    decide::create_authority(number, &self.names, &public, self.ctx(actor))?;
+                self.store.apply(changes).await?;
+                key_id
+            }
+        };
+        *self.authority.write() = Some(ActiveAuthority {
+            key_id: key_id.clone(),
+            key: Arc::new(key),
+        });
+        Ok(key_id)
+    }
+
+    async fn authority(&self) -> Result<(AuthorityRecord, Arc<SigningKey>), RegistryError> {
+        let (key_id, key) = {
+            let guard = self.authority.read();
+            let active = guard.as_ref().ok_or_else(|| {
+                Refusal::new(
+                    RefusalCode::AuthorityUnavailable,
+                    "no Enrollment Authority key is configured",
+                )
+            })?;
+            (active.key_id.clone(), Arc::clone(&active.key))
+        };
+        let record = self.store.authority(&key_id).await?.ok_or_else(|| {
+            Refusal::new(
+                RefusalCode::AuthorityUnavailable,
+                format!("{key_id} is not stored"),
+            )
+        })?;
+        Ok((record, key))
+    }
+
+    /// Runs `attempt` until its change set applies, recomputing after concurrent changes;
+    /// returns what the successful attempt computed beside its change set.
+    async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(ChangeSet, T), RegistryError>>,
+    {
+        let mut last = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let (changes, out) = attempt().await?;
+            match self.store.apply(changes).await {
+                Ok(_) => return Ok(out),
+                Err(StoreError::Conflict(why)) => last = Some(why),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Refusal::new(
+            RefusalCode::Conflict,
+            format!(
+                "gave up after {MAX_ATTEMPTS} concurrent changes: {}",
+                last.unwrap_or_default()
+            ),
+        )
+        .into())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Commands
+
+    /// Registers a seal after checking its vendor attestation (chain to the vendor root at
+    /// the trusted time, leaf key = registered key, firmware on the allowlist).
+    pub async fn register_seal(
+        &self,
+        cmd: &RegisterSeal,
+        actor: &str,
+    ) -> Result<SealRecord, RegistryError> {
+        let (jwk, bal) = decide::check_registration(cmd)?;
+        let key = key_bytes(&jwk)?;
+        let chain = DeviceEvidence::chain_from_bytes(cmd.certificate_chain_pem.as_bytes())
+            .map_err(|e| invalid(format!("certificateChainPem: {e}")))?;
+        let evidence = DeviceEvidence {
+            vendor: cmd.vendor.clone(),
+            device_type: cmd.device_type.clone(),
+            hardware_revision: cmd.hardware_revision.clone(),
+            chain: chain.clone(),
+            firmware_measurement: cmd.firmware_measurement.clone(),
+        };
+        let ctx = self.ctx(actor);
+        let accepted = self
+            .vendors
+            .check(
+                &evidence,
+                &key,
+                UnixTime::from_secs(u64::try_from(ctx.now.unix_seconds()).unwrap_or(0)),
+            )
+            .map_err(|e| Refusal::attestation(&e))?;
+        let certificate = DeviceCertificate {
+            issuer: accepted.leaf_issuer_dn().to_owned(),
+            subject: accepted.leaf_subject_dn().to_owned(),
+            serial: accepted.leaf_serial_hex().to_owned(),
+            fingerprint: accepted.leaf_fingerprint_sha256(),
+            chain: chain
+                .iter()
+                .map(|der| cphar_crypto::b64::encode(der))
+                .collect(),
+        };
+        let thumbprint = jwk
+            .thumbprint_b64()
+            .map_err(|e| invalid(format!("publicJwk: {e}")))?;
+        for _ in 0..MAX_ATTEMPTS {
+            let by_uid = self.store.seal(&cmd.uid).await?;
+            let by_key = self.store.seal_by_key(&thumbprint).await?;
+            let by_certificate = self
+                .store
+                .seal_by_certificate(&certificate.issuer, &certificate.serial)
+                .await?;
+            let existing = Existing {
+                by_uid: by_uid.as_ref(),
+                by_key: by_key.as_ref(),
+                by_certificate: by_certificate.as_ref(),
+            };
+            match decide::register(cmd, bal, &jwk, certificate.clone(), &existing, ctx) {
+                Ok(changes) => {
+                    let seal = changes.seals.first().cloned();
+                    match self.store.apply(changes).await {
+                        Ok(_) => {
+                            return seal
+                                .ok_or_else(|| invalid("internal: no seal in change").into());
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(Refused { refusal, record }) => {
+                    if let Some(record) = record {
+                        self.store.apply(*record).await?;
+                    }
+                    return Err(refusal.into());
+                }
+            }
+        }
+        Err(Refusal::new(
+            RefusalCode::Conflict,
+            "registration raced with another; retry",
+        )
+        .into())
+    }
+
+    /// Records an inspection (creates or re-inspects the lot; seal → Inspected).
+    pub async fn record_inspection(
+        &self,
+        cmd: &RecordInspection,
+        actor: &str,
+    ) -> Result<String, RegistryError> {
+        let inspection_id = new_id("insp")?;
+        self.run(|| async {
+            let lot = self.store.lot(&cmd.lot_id).await?;
+            let seal = self.store.seal(&cmd.seal_uid).await?;
+            Ok((
+                decide::inspect(
+                    cmd,
+                    &inspection_id,
+                    lot.as_ref(),
+                    seal.as_ref(),
+                    &self.names,
+                    self.ctx(actor),
+                )?,
+                (),
+            ))
+        })
+        .await?;
+        Ok(inspection_id)
+    }
+
+    /// Records a chain-of-custody event.
+    pub async fn record_custody(
+        &self,
+        cmd: &RecordCustody,
+        actor: &str,
+    ) -> Result<String, RegistryError> {
+        let id = new_id("cust")?;
+        self.run(|| async {
+            let lot = self.store.lot(&cmd.lot_id).await?;
+            Ok((
+                decide::record_custody(cmd, &id, lot.as_ref(), self.ctx(actor))?,
+                (),
+            ))
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// Binds an inspected lot to the seal it was inspected with and issues the BEA.
+    pub async fn bind(&self, lot_id: &str, actor: &str) -> Result<BindingRecord, RegistryError> {
+        let credential_id = new_urn_uuid()?;
+        self.run(|| async {
+            let lot = self.lot_required(lot_id).await?;
+            let seal_uid = lot.inspected_seal.clone().ok_or_else(|| {
+                Refusal::new(
+                    RefusalCode::InvalidLotState,
+                    format!("lot {lot_id} has no inspected seal to bind"),
+                )
+            })?;
+            let seal = self.seal_required(&seal_uid).await?;
+            let history = self.store.bindings_of_lot(lot_id).await?;
+            let (record, key) = self.authority().await?;
+            let authority = Authority {
+                record: &record,
+                key: &key,
+            };
+            let changes = decide::bind(
+                &lot,
+                &seal,
+                &history,
+                &authority,
+                &credential_id,
+                &self.names,
+                self.ctx(actor),
+            )?;
+            let made = changes.bindings.last().cloned();
+            Ok((changes, made))
+        })
+        .await?
+        .ok_or_else(|| invalid("internal: no binding in change").into())
+    }
+
+    /// An independent auditor signs off the lot's current binding.
+    pub async fn sign_off(&self, lot_id: &str, actor: &str) -> Result<LotRecord, RegistryError> {
+        self.run(|| async {
+            let (lot, binding, seal) = self.current(lot_id).await?;
+            let inspection = self
+                .store
+                .inspections(lot_id)
+                .await?
+                .into_iter()
+                .find(|i| i.id == lot.inspection_id);
+            let changes =
+                decide::sign_off(&lot, &binding, &seal, inspection.as_ref(), self.ctx(actor))?;
+            let out = changes.lots.last().cloned();
+            Ok((changes, out))
+        })
+        .await?
+        .ok_or_else(|| invalid("internal: no lot in change").into())
+    }
+
+    /// Records a verified `valid` outcome for the lot named by its object DID.
+    pub async fn record_attestation(
+        &self,
+        outcome: &Outcome,
+        actor: &str,
+    ) -> Result<SealRecord, RegistryError> {
+        let did = outcome
+            .object_did
+            .as_deref()
+            .ok_or_else(|| invalid("the outcome names no object DID"))?;
+        let lot_id = self.lot_id_of_did(did)?;
+        self.run(|| async {
+            let (lot, binding, seal) = self.current(&lot_id).await?;
+            let changes =
+                decide::record_attestation(outcome, &lot, &binding, &seal, self.ctx(actor))?;
+            let out = changes.seals.last().cloned();
+            Ok((changes, out))
+        })
+        .await?
+        .ok_or_else(|| invalid("internal: no seal in change").into())
+    }
+
+    /// Closes the attestation cycle of a lot's seal (Attested → Sealed).
+    pub async fn close_cycle(&self, lot_id: &str, actor: &str) -> Result<(), RegistryError> {
+        self.run(|| async {
+            let (lot, binding, seal) = self.current(lot_id).await?;
+            Ok((
+                decide::close_cycle(&lot, Some(&binding), &seal, self.ctx(actor))?,
+                (),
+            ))
+        })
+        .await
+    }
+
+    /// Revokes the lot's live binding (tamper → Broken, etc.).
+    pub async fn revoke(
+        &self,
+        lot_id: &str,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> Result<(), RegistryError> {
+        self.run(|| async {
+            let (lot, binding, seal) = self.current(lot_id).await?;
+            let history = self.store.bindings_of_lot(lot_id).await?;
+            Ok((
+                decide::revoke(&lot, &binding, &seal, &history, reason, self.ctx(actor))?,
+                (),
+            ))
+        })
+        .await
+    }
+
+    /// Retires the lot's seal (operator-initiated decommission of the seal).
+    pub async fn retire(
+        &self,
+        lot_id: &str,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> Result<(), RegistryError> {
+        self.run(|| async {
+            let (lot, binding, seal) = self.current(lot_id).await?;
+            let history = self.store.bindings_of_lot(lot_id).await?;
+            Ok((
+                decide::retire(&lot, &binding, &seal, &history, reason, self.ctx(actor))?,
+                (),
+            ))
+        })
+        .await
+    }
+
+    /// Replaces the lot's seal by the one it was re-inspected with.
+    pub async fn rebind(
+        &self,
+        lot_id: &str,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> Result<BindingRecord, RegistryError> {
+        let credential_id = new_urn_uuid()?;
+        self.run(|| async {
+            let (lot, old_binding, old_seal) = self.current(lot_id).await?;
+            let new_uid = lot.inspected_seal.clone().ok_or_else(|| {
+                Refusal::new(
+                    RefusalCode::InvalidLotState,
+                    format!("lot {lot_id} was not re-inspected with a new seal"),
+                )
+            })?;
+            let new_seal = self.seal_required(&new_uid).await?;
+            let history = self.store.bindings_of_lot(lot_id).await?;
+            let (record, key) = self.authority().await?;
+            let authority = Authority {
+                record: &record,
+                key: &key,
+            };
+            let changes = decide::rebind(
+                &lot,
+                &old_binding,
+                &old_seal,
+                &new_seal,
+                &history,
+                reason,
+                &authority,
+                &credential_id,
+                &self.names,
+                self.ctx(actor),
+            )?;
+            let made = changes.bindings.last().cloned();
+            Ok((changes, made))
+        })
+        .await?
+        .ok_or_else(|| invalid("internal: no binding in change").into())
+    }
+
+    /// Decommissions a lot (end of life).
+    pub async fn decommission(&self, lot_id: &str, actor: &str) -> Result<(), RegistryError> {
+        self.run(|| async {
+            let lot = self.lot_required(lot_id).await?;
+            let current = match &lot.binding_id {
+                Some(id) => {
+                    let binding = self.binding_required(id).await?;
+                    let seal = self.seal_required(&binding.seal_uid).await?;
+                    Some((binding, seal))
+                }
+                None => None,
+            };
+            let history = self.store.bindings_of_lot(lot_id).await?;
+            let changes = decide::decommission_lot(
+                &lot,
+                current.as_ref().map(|(b, s)| (b, s)),
+                &history,
+                self.ctx(actor),
+            )?;
+            Ok((changes, ()))
+        })
+        .await
+    }
+
+    /// Revokes the current authority key's credential and installs `next` as the new key.
+    /// Bindings it signed are suspended for re-enrollment (TFP-1 §B.2).
+    pub async fn revoke_authority(
+        &self,
+        key_id: &str,
+        next: SigningKey,
+        actor: &str,
+    ) -> Result<String, RegistryError> {
+        self.run(|| async {
+            let authority = self.store.authority(key_id).await?.ok_or_else(|| {
+                Refusal::new(
+                    RefusalCode::AuthorityUnavailable,
+                    format!("no authority key {key_id}"),
+                )
+            })?;
+            let mut affected = Vec::new();
+            for binding in self.store.bindings_by_authority(key_id).await? {
+                let lot = self.lot_required(&binding.lot_id).await?;
+                let seal = self.seal_required(&binding.seal_uid).await?;
+                affected.push((binding, lot, seal));
+            }
+            Ok((
+                decide::revoke_authority(&authority, &affected, self.ctx(actor))?,
+                (),
+            ))
+        })
+        .await?;
+        self.use_authority_key(next, actor).await
+    }
+
+    /// Re-enrolls a lot's suspended binding under the current authority key.
+    pub async fn reenroll(&self, lot_id: &str, actor: &str) -> Result<(), RegistryError> {
+        let credential_id = new_urn_uuid()?;
+        self.run(|| async {
+            let (lot, binding, seal) = self.current(lot_id).await?;
+            let (record, key) = self.authority().await?;
+            let authority = Authority {
+                record: &record,
+                key: &key,
+            };
+            Ok((
+                decide::reenroll(
+                    &lot,
+                    &binding,
+                    &seal,
+                    &authority,
+                    &credential_id,
+                    &self.names,
+                    self.ctx(actor),
+                )?,
+                (),
+            ))
+        })
+        .await
+    }
+
+    /// Revokes (`authority_revoked`) every suspended binding whose window has closed; returns
+    /// the lots affected.
+    pub async fn expire_reenrollments(&self, actor: &str) -> Result<Vec<String>, RegistryError> {
+        let now = self.clock.now();
+        let mut expired = Vec::new();
+        for binding in self.store.suspended_bindings().await? {
+            if binding.reenroll_deadline.is_some_and(|d| now > d) {
+                let lot_id = binding.lot_id.clone();
+                self.run(|| async {
+                    let (lot, binding, seal) = self.current(&lot_id).await?;
+                    let history = self.store.bindings_of_lot(&lot_id).await?;
+                    Ok((
+                        decide::expire_reenrollment(
+                            &lot,
+                            &binding,
+                            &seal,
+                            &history,
+                            self.ctx(actor),
+                        )?,
+                        (),
+                    ))
+                })
+                .await?;
+                expired.push(lot_id);
+            }
+        }
+        Ok(expired)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reads
+
+    /// The id of the Enrollment Authority key in use, if one is installed.
+    pub fn current_authority_key_id(&self) -> Option<String> {
+        self.authority.read().as_ref().map(|a| a.key_id.clone())
+    }
+
+    /// Every Enrollment Authority key, oldest first.
+    pub async fn authorities(&self) -> Result<Vec<AuthorityRecord>, RegistryError> {
+        Ok(self.store.authorities().await?)
+    }
+
+    /// A seal.
+    pub async fn seal(&self, uid: &str) -> Result<SealRecord, RegistryError> {
+        self.seal_required(uid).await
+    }
+
+    /// A lot.
+    pub async fn lot(&self, lot_id: &str) -> Result<LotRecord, RegistryError> {
+        self.lot_required(lot_id).await
+    }
+
+    /// A lot's bindings, oldest first.
+    pub async fn bindings(&self, lot_id: &str) -> Result<Vec<BindingRecord>, RegistryError> {
+        Ok(self.store.bindings_of_lot(lot_id).await?)
+    }
+
+    /// A lot's inspections, oldest first.
+    pub async fn inspections(
+        &self,
+        lot_id: &str,
+    ) -> Result<Vec<crate::model::InspectionRecord>, RegistryError> {
+        Ok(self.store.inspections(lot_id).await?)
+    }
+
+    /// A lot's custody records, oldest first.
+    pub async fn custody(
+        &self,
+        lot_id: &str,
+    ) -> Result<Vec<crate::model::CustodyRecord>, RegistryError> {
+        Ok(self.store.custody(lot_id).await?)
+    }
+
+    /// A lot's event history.
+    pub async fn lot_history(&self, lot_id: &str) -> Result<Vec<StoredEvent>, RegistryError> {
+        Ok(self.store.events_for(&lot_subject(lot_id)).await?)
+    }
+
+    /// A seal's event history.
+    pub async fn seal_history(&self, uid: &str) -> Result<Vec<StoredEvent>, RegistryError> {
+        Ok(self.store.events_for(&seal_subject(uid)).await?)
+    }
+
+    /// The active reserve set, by lot id, after `after`, at most `limit`.
+    pub async fn active_reserve(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<LotRecord>, RegistryError> {
+        Ok(self.store.active_lots(after, limit).await?)
+    }
+
+    /// A lot DID document (`None` = latest); `version_unavailable` when absent.
+    pub async fn did_document(
+        &self,
+        lot_id: &str,
+        version: Option<u64>,
+    ) -> Result<Value, RegistryError> {
+        self.store
+            .did_document(lot_id, version)
+            .await?
+            .ok_or_else(|| {
+                let what = version.map_or_else(
+                    || "no DID document".to_owned(),
+                    |v| format!("no DID document version {v}"),
+                );
+                Refusal::new(
+                    RefusalCode::VersionUnavailable,
+                    format!("lot {lot_id}: {what}"),
+                )
+                .into()
+            })
+    }
+
+    async fn current(
+        &self,
+        lot_id: &str,
+    ) -> Result<(LotRecord, BindingRecord, SealRecord), RegistryError> {
+        let lot = self.lot_required(lot_id).await?;
+        let id = lot.binding_id.clone().ok_or_else(|| {
+            Refusal::new(
+                RefusalCode::BindingNotFound,
+                format!("lot {lot_id} has never been bound"),
+            )
+        })?;
+        let binding = self.binding_required(&id).await?;
+        let seal = self.seal_required(&binding.seal_uid).await?;
+        Ok((lot, binding, seal))
+    }
+
+    async fn lot_required(&self, lot_id: &str) -> Result<LotRecord, RegistryError> {
+        self.store
+            .lot(lot_id)
+            .await?
+            .ok_or_else(|| decide::not_found_lot(lot_id).into())
+    }
+
+    async fn seal_required(&self, uid: &str) -> Result<SealRecord, RegistryError> {
+        self.store
+            .seal(uid)
+            .await?
+            .ok_or_else(|| decide::not_found_seal(uid).into())
+    }
+
+    async fn binding_required(&self, id: &str) -> Result<BindingRecord, RegistryError> {
+        self.store.binding(id).await?.ok_or_else(|| {
+            Refusal::new(RefusalCode::BindingNotFound, format!("no binding {id}")).into()
+        })
+    }
+
+    fn lot_id_of_did(&self, did: &str) -> Result<String, RegistryError> {
+        let prefix = format!("{}:lots:", self.names.registry_did());
+        did.strip_prefix(&prefix)
+            .map(str::to_owned)
+            .ok_or_else(|| decide::not_found_lot(did).into())
+    }
+}
+
+/// The raw public key of a JWK, as the vendor check compares it with the leaf certificate.
+pub fn key_bytes(jwk: &Jwk) -> Result<PublicKeyBytes, Refusal> {
+    let b64 = |v: &Option<String>, name: &str| {
+        v.as_deref()
+            .ok_or_else(|| invalid(format!("publicJwk lacks {name}")))
+            .and_then(|s| {
+                cphar_crypto::b64::decode(s)
+                    .map_err(|_| invalid(format!("publicJwk.{name} is not base64url")))
+            })
+    };
+    let bad = |e: cphar_vendor::KeyBytesError| invalid(format!("publicJwk: {e}"));
+    match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+        ("OKP", Some("Ed25519")) => PublicKeyBytes::ed25519(&b64(&jwk.x, "x")?).map_err(bad),
+        ("EC", Some("P-256")) => {
+            PublicKeyBytes::p256_from_coordinates(&b64(&jwk.x, "x")?, &b64(&jwk.y, "y")?)
+                .map_err(bad)
+        }
+        ("EC", Some("P-384")) => {
+            PublicKeyBytes::p384_from_coordinates(&b64(&jwk.x, "x")?, &b64(&jwk.y, "y")?)
+                .map_err(bad)
+        }
+        (kty, crv) => Err(invalid(format!(
+            "publicJwk: unsupported key type {kty}/{crv:?}"
+        ))),
+    }
+}
+
+fn new_id(prefix: &str) -> Result<String, Refusal> {
+    let bytes = cphar_crypto::random_bytes::<12>()
+        .map_err(|e| invalid(format!("random source failed: {e}")))?;
+    Ok(format!("{prefix}-{}", hex(&bytes)))
+}
+
+/// A random (version 4) UUID URN for credential ids.
+fn new_urn_uuid() -> Result<String, Refusal> {
+    let mut b = cphar_crypto::random_bytes::<16>()
+        .map_err(|e| invalid(format!("random source failed: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    Ok(format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}

@@ -1,0 +1,607 @@
+//! The two backends. One macro writes the shared implementation for each pool type.
+
+use crate::migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration, checksum};
+use crate::plan::Plan;
+use cphar_registry::event::StoredEvent;
+use cphar_registry::model::{
+    AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
+};
+use cphar_registry::store::{ChangeSet, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Embedded SQLite store.
+pub struct SqliteStore {
+    /// The single writer connection (SQLite has one writer; queuing here is cheaper than
+    /// retrying on SQLITE_BUSY).
+    write: SqlitePool,
+    /// Readers (WAL lets them run beside the writer).
+    read: SqlitePool,
+}
+
+/// PostgreSQL store.
+pub struct PgStore {
+    write: PgPool,
+    read: PgPool,
+}
+
+/// Rows per multi-row INSERT: well under both backends' bound-parameter limits (9 per row).
+const INSERT_CHUNK: usize = 500;
+
+fn db(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        // unique_violation, serialization_failure and deadlock_detected mean "someone else
+        // changed this first": the caller recomputes.
+        if d.is_unique_violation() || matches!(d.code().as_deref(), Some("40001" | "40P01")) {
+            return StoreError::Conflict(d.message().to_owned());
+        }
+    }
+    StoreError::Database(e.to_string())
+}
+
+fn encode<T: Serialize>(record: &T) -> Result<String, StoreError> {
+    serde_json::to_string(record)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode record: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("cannot decode record: {e}")))
+}
+
+fn int(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n)
+        .map_err(|_| StoreError::Corrupt(format!("{n} does not fit the database integer")))
+}
+
+fn uint(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative counter {n}")))
+}
+
+fn conflict(what: &str, key: &str) -> StoreError {
+    StoreError::Conflict(format!("{what} {key} changed concurrently"))
+}
+
+fn nanos(t: cphar_protocol::Timestamp) -> Result<i64, StoreError> {
+    i64::try_from(t.unix_nanos()).map_err(|_| StoreError::Corrupt("time out of range".into()))
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the SQLite file at `path`.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is durable once acknowledged, also across power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db)?;
+        let store = SqliteStore { write, read };
+        store.migrate(MIGRATIONS_SQLITE).await?;
+        Ok(store)
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        // IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrade later.
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+
+    async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::raw_sql(MIGRATION_TABLE)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        apply_migrations_sqlite(&mut tx, migrations).await?;
+        tx.commit().await.map_err(db)
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the schema (under an advisory lock, so servers starting
+    /// together do not race).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(db)?;
+        let write = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
+        let read = write.clone();
+        let store = PgStore { write, read };
+        let mut tx = store.write.begin().await.map_err(db)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7364519826)")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::raw_sql(MIGRATION_TABLE)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        apply_migrations_pg(&mut tx, MIGRATIONS_POSTGRES).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(store)
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.write.begin().await.map_err(db)
+    }
+}
+
+const MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS cphar_migrations (
+    version  BIGINT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    checksum BIGINT NOT NULL
+)";
+
+macro_rules! migrations_fn {
+    ($fn_name:ident, $db:ty) => {
+        async fn $fn_name(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            migrations: &[Migration],
+        ) -> Result<(), StoreError> {
+            let applied: Vec<(i64, i64)> =
+                sqlx::query_as("SELECT version, checksum FROM cphar_migrations ORDER BY version")
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            for m in migrations {
+                match applied.iter().find(|(v, _)| *v == m.version) {
+                    Some((_, sum)) if *sum == checksum(m.sql) => continue,
+                    Some(_) => {
+                        return Err(StoreError::Database(format!(
+                            "migration {} ({}) differs from the one applied to this database",
+                            m.version, m.name
+                        )));
+                    }
+                    None => {}
+                }
+                sqlx::raw_sql(m.sql).execute(&mut **tx).await.map_err(db)?;
+                sqlx::query(
+                    "INSERT INTO cphar_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(checksum(m.sql))
+                .execute(&mut **tx)
+                .await
+                .map_err(db)?;
+            }
+            if let Some((newest, _)) = applied.last()
+                && migrations.iter().all(|m| m.version < *newest)
+            {
+                return Err(StoreError::Database(format!(
+                    "the database schema (version {newest}) is newer than this binary"
+                )));
+            }
+            Ok(())
+        }
+    };
+}
+
+migrations_fn!(apply_migrations_sqlite, sqlx::Sqlite);
+migrations_fn!(apply_migrations_pg, sqlx::Postgres);
+
+macro_rules! store_impl {
+    ($store:ident, $db:ty, $lock_head:literal) => {
+        impl $store {
+            async fn one<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Option<T>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(sql).bind(key).fetch_optional(&self.read).await.map_err(db)?;
+                row.map(|(text,)| decode(&text)).transpose()
+            }
+
+            async fn many<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Vec<T>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as(sql).bind(key).fetch_all(&self.read).await.map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
+            /// A seal by UID.
+            pub async fn seal(&self, uid: &str) -> Result<Option<SealRecord>, StoreError> {
+                self.one("SELECT record FROM seals WHERE uid = $1", uid).await
+            }
+
+            /// A seal by key thumbprint.
+            pub async fn seal_by_key(&self, thumbprint: &str) -> Result<Option<SealRecord>, StoreError> {
+                self.one("SELECT record FROM seals WHERE key_thumbprint = $1", thumbprint).await
+            }
+
+            /// A seal by certificate issuer and serial.
+            pub async fn seal_by_certificate(&self, issuer: &str, serial: &str) -> Result<Option<SealRecord>, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT record FROM seals WHERE cert_issuer = $1 AND cert_serial = $2")
+                        .bind(issuer)
+                        .bind(serial)
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err(db)?;
+                row.map(|(text,)| decode(&text)).transpose()
+            }
+
+            /// A lot.
+            pub async fn lot(&self, lot_id: &str) -> Result<Option<LotRecord>, StoreError> {
+                self.one("SELECT record FROM lots WHERE lot_id = $1", lot_id).await
+            }
+
+            /// A binding.
+            pub async fn binding(&self, id: &str) -> Result<Option<BindingRecord>, StoreError> {
+                self.one("SELECT record FROM bindings WHERE id = $1", id).await
+            }
+
+            /// A lot's bindings, oldest first.
+            pub async fn bindings_of_lot(&self, lot_id: &str) -> Result<Vec<BindingRecord>, StoreError> {
+                self.many("SELECT record FROM bindings WHERE lot_id = $1 ORDER BY number", lot_id).await
+            }
+
+            /// Live bindings signed by an authority key.
+            pub async fn bindings_by_authority(&self, key_id: &str) -> Result<Vec<BindingRecord>, StoreError> {
+                self.many(
+                    "SELECT record FROM bindings WHERE authority_key_id = $1 \
+                     AND state IN ('enrolled', 'active', 'degraded') ORDER BY lot_id, number",
+                    key_id,
+                )
+                .await
+            }
+
+            /// Suspended bindings.
+            pub async fn suspended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM bindings WHERE suspended ORDER BY id")
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
+            /// An authority key.
+            pub async fn authority(&self, key_id: &str) -> Result<Option<AuthorityRecord>, StoreError> {
+                self.one("SELECT record FROM authorities WHERE key_id = $1", key_id).await
+            }
+
+            /// All authority keys.
+            pub async fn authorities(&self) -> Result<Vec<AuthorityRecord>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM authorities ORDER BY number")
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
+            /// A lot's inspections.
+            pub async fn inspections(&self, lot_id: &str) -> Result<Vec<InspectionRecord>, StoreError> {
+                self.many("SELECT record FROM inspections WHERE lot_id = $1 ORDER BY at_ns, id", lot_id).await
+            }
+
+            /// A lot's custody records.
+            pub async fn custody(&self, lot_id: &str) -> Result<Vec<CustodyRecord>, StoreError> {
+                self.many("SELECT record FROM custody WHERE lot_id = $1 ORDER BY at_ns, id", lot_id).await
+            }
+
+            /// A DID document version (latest when `None`).
+            pub async fn did_document(&self, lot_id: &str, version: Option<u64>) -> Result<Option<Value>, StoreError> {
+                let row: Option<(String,)> = match version {
+                    Some(v) => sqlx::query_as("SELECT document FROM did_documents WHERE lot_id = $1 AND version = $2")
+                        .bind(lot_id)
+                        .bind(int(v)?)
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err(db)?,
+                    None => sqlx::query_as(
+                        "SELECT document FROM did_documents WHERE lot_id = $1 ORDER BY version DESC LIMIT 1",
+                    )
+                    .bind(lot_id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(db)?,
+                };
+                row.map(|(text,)| decode(&text)).transpose()
+            }
+
+            /// Events about a subject.
+            pub async fn events_for(&self, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
+                let rows: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT sequence, record FROM events WHERE subject = $1 ORDER BY sequence")
+                        .bind(subject)
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.iter()
+                    .map(|(seq, text)| Ok(StoredEvent { sequence: uint(*seq)?, event: decode(text)? }))
+                    .collect()
+            }
+
+            /// Events from `from`.
+            pub async fn events(&self, from: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+                let rows: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT sequence, record FROM events WHERE sequence >= $1 ORDER BY sequence LIMIT $2")
+                        .bind(int(from)?)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.iter()
+                    .map(|(seq, text)| Ok(StoredEvent { sequence: uint(*seq)?, event: decode(text)? }))
+                    .collect()
+            }
+
+            /// Active lots by id.
+            pub async fn active_lots(&self, after: Option<&str>, limit: u32) -> Result<Vec<LotRecord>, StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT record FROM lots WHERE active AND lot_id > $1 ORDER BY lot_id LIMIT $2")
+                        .bind(after.unwrap_or(""))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
+            /// All lots by id.
+            pub async fn lots(&self, after: Option<&str>, limit: u32) -> Result<Vec<LotRecord>, StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT record FROM lots WHERE lot_id > $1 ORDER BY lot_id LIMIT $2")
+                        .bind(after.unwrap_or(""))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
+            /// Applies one change set in one transaction.
+            pub async fn apply(&self, changes: ChangeSet) -> Result<Vec<u64>, StoreError> {
+                let sets = [changes];
+                let mut tx = self.begin().await?;
+                let first = Self::lock_head(&mut tx).await?;
+                let plan = Plan::new(&sets, first)?;
+                Self::write(&mut tx, &plan).await?;
+                Self::store_head(&mut tx, plan.next_sequence(first)).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(plan.events.iter().map(|(seq, _)| *seq).collect())
+            }
+
+            /// Applies many change sets in one transaction.
+            pub async fn apply_batch(&self, batch: Vec<ChangeSet>) -> Result<(), StoreError> {
+                let mut tx = self.begin().await?;
+                let first = Self::lock_head(&mut tx).await?;
+                let plan = Plan::new(&batch, first)?;
+                Self::write(&mut tx, &plan).await?;
+                Self::store_head(&mut tx, plan.next_sequence(first)).await?;
+                tx.commit().await.map_err(db)
+            }
+
+            /// Closes both pools.
+            pub async fn close(&self) {
+                self.write.close().await;
+                self.read.close().await;
+            }
+
+            async fn lock_head(tx: &mut sqlx::Transaction<'static, $db>) -> Result<u64, StoreError> {
+                let (next,): (i64,) = sqlx::query_as($lock_head).fetch_one(&mut **tx).await.map_err(db)?;
+                uint(next)
+            }
+
+            async fn store_head(tx: &mut sqlx::Transaction<'static, $db>, next: u64) -> Result<(), StoreError> {
+                sqlx::query("UPDATE event_head SET next_sequence = $1 WHERE singleton = 1")
+                    .bind(int(next)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            /// Writes a plan: updates row by row (each checks the version it replaces),
+            /// inserts in multi-row statements.
+            async fn write(tx: &mut sqlx::Transaction<'static, $db>, plan: &Plan<'_>) -> Result<(), StoreError> {
+                for (s, expected) in &plan.seals.updates {
+                    let done = sqlx::query(
+                        "UPDATE seals SET state = $2, lot_id = $3, version = $4, record = $5 WHERE uid = $1 AND version = $6",
+                    )
+                    .bind(&s.uid)
+                    .bind(s.state.as_str())
+                    .bind(s.lot_id.as_deref())
+                    .bind(int(s.version)?)
+                    .bind(encode(s)?)
+                    .bind(int(*expected)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                    if done.rows_affected() != 1 {
+                        return Err(conflict("seal", &s.uid));
+                    }
+                }
+                for (l, expected) in &plan.lots.updates {
+                    let done = sqlx::query(
+                        "UPDATE lots SET state = $2, active = $3, version = $4, record = $5 WHERE lot_id = $1 AND version = $6",
+                    )
+                    .bind(&l.lot_id)
+                    .bind(l.state.as_str())
+                    .bind(l.active)
+                    .bind(int(l.version)?)
+                    .bind(encode(l)?)
+                    .bind(int(*expected)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                    if done.rows_affected() != 1 {
+                        return Err(conflict("lot", &l.lot_id));
+                    }
+                }
+                for (b, expected) in &plan.bindings.updates {
+                    let done = sqlx::query(
+                        "UPDATE bindings SET state = $2, authority_key_id = $3, suspended = $4, version = $5, record = $6 \
+                         WHERE id = $1 AND version = $7",
+                    )
+                    .bind(&b.id)
+                    .bind(b.state.as_str())
+                    .bind(&b.authority_key_id)
+                    .bind(b.reenroll_deadline.is_some())
+                    .bind(int(b.version)?)
+                    .bind(encode(b)?)
+                    .bind(int(*expected)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                    if done.rows_affected() != 1 {
+                        return Err(conflict("binding", &b.id));
+                    }
+                }
+                for (a, expected) in &plan.authorities.updates {
+                    let done = sqlx::query(
+                        "UPDATE authorities SET state = $2, version = $3, record = $4 WHERE key_id = $1 AND version = $5",
+                    )
+                    .bind(&a.key_id)
+                    .bind(a.state.as_str())
+                    .bind(int(a.version)?)
+                    .bind(encode(a)?)
+                    .bind(int(*expected)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                    if done.rows_affected() != 1 {
+                        return Err(conflict("authority", &a.key_id));
+                    }
+                }
+
+                for chunk in plan.seals.inserts.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO seals (uid, state, key_thumbprint, cert_issuer, cert_serial, lot_id, version, record) ",
+                    );
+                    let rows = chunk.iter().map(|s| Ok((*s, int(s.version)?, encode(*s)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut b, (s, version, record)| {
+                        b.push_bind(s.uid.clone())
+                            .push_bind(s.state.as_str())
+                            .push_bind(s.key_thumbprint.clone())
+                            .push_bind(s.certificate.issuer.clone())
+                            .push_bind(s.certificate.serial.clone())
+                            .push_bind(s.lot_id.clone())
+                            .push_bind(version)
+                            .push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.lots.inserts.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO lots (lot_id, state, active, version, record) ");
+                    let rows = chunk.iter().map(|l| Ok((*l, int(l.version)?, encode(*l)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut b, (l, version, record)| {
+                        b.push_bind(l.lot_id.clone()).push_bind(l.state.as_str()).push_bind(l.active).push_bind(version).push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.bindings.inserts.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO bindings (id, lot_id, number, seal_uid, state, authority_key_id, suspended, version, record) ",
+                    );
+                    let rows = chunk
+                        .iter()
+                        .map(|b| Ok((*b, int(b.number)?, int(b.version)?, encode(*b)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut q, (b, number, version, record)| {
+                        q.push_bind(b.id.clone())
+                            .push_bind(b.lot_id.clone())
+                            .push_bind(number)
+                            .push_bind(b.seal_uid.clone())
+                            .push_bind(b.state.as_str())
+                            .push_bind(b.authority_key_id.clone())
+                            .push_bind(b.reenroll_deadline.is_some())
+                            .push_bind(version)
+                            .push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.authorities.inserts.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO authorities (key_id, number, state, version, record) ");
+                    let rows = chunk
+                        .iter()
+                        .map(|a| Ok((*a, int(a.number)?, int(a.version)?, encode(*a)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut q, (a, number, version, record)| {
+                        q.push_bind(a.key_id.clone()).push_bind(number).push_bind(a.state.as_str()).push_bind(version).push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.inspections.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO inspections (id, lot_id, at_ns, record) ");
+                    let rows = chunk.iter().map(|i| Ok((*i, nanos(i.recorded_at)?, encode(*i)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut q, (i, at, record)| {
+                        q.push_bind(i.id.clone()).push_bind(i.lot_id.clone()).push_bind(at).push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.custody.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO custody (id, lot_id, at_ns, record) ");
+                    let rows = chunk.iter().map(|c| Ok((*c, nanos(c.at)?, encode(*c)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut q, (c, at, record)| {
+                        q.push_bind(c.id.clone()).push_bind(c.lot_id.clone()).push_bind(at).push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.did_documents.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO did_documents (lot_id, version, document) ");
+                    let rows = chunk.iter().map(|d| Ok((*d, int(d.version)?, encode(&d.document)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut q, (d, version, document)| {
+                        q.push_bind(d.lot_id.clone()).push_bind(version).push_bind(document);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                for chunk in plan.events.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (sequence, subject, event_type, record) ");
+                    let rows = chunk.iter().map(|(seq, e)| Ok((int(*seq)?, *e, encode(*e)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut q, (seq, e, record)| {
+                        q.push_bind(seq).push_bind(e.subject.clone()).push_bind(e.event_type.as_str()).push_bind(record);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                Ok(())
+            }
+
+            /// Every row of every table as text, in a stable order.
+            pub async fn snapshot(&self) -> Result<Vec<String>, StoreError> {
+                let mut out = Vec::new();
+                for (table, sql) in [
+                    ("seals", "SELECT uid || '|' || state || '|' || key_thumbprint || '|' || cert_issuer || '|' || cert_serial || '|' || COALESCE(lot_id, '') || '|' || CAST(version AS TEXT) || '|' || record FROM seals ORDER BY uid"),
+                    ("lots", "SELECT lot_id || '|' || state || '|' || CASE WHEN active THEN 'active' ELSE 'inactive' END || '|' || CAST(version AS TEXT) || '|' || record FROM lots ORDER BY lot_id"),
+                    ("bindings", "SELECT id || '|' || state || '|' || authority_key_id || '|' || CAST(version AS TEXT) || '|' || record FROM bindings ORDER BY id"),
+                    ("authorities", "SELECT key_id || '|' || state || '|' || CAST(version AS TEXT) || '|' || record FROM authorities ORDER BY key_id"),
+                    ("inspections", "SELECT id || '|' || record FROM inspections ORDER BY id"),
+                    ("custody", "SELECT id || '|' || record FROM custody ORDER BY id"),
+                    ("did_documents", "SELECT lot_id || '|' || CAST(version AS TEXT) || '|' || document FROM did_documents ORDER BY lot_id, version"),
+                    ("events", "SELECT CAST(sequence AS TEXT) || '|' || record FROM events ORDER BY sequence"),
+                    ("event_head", "SELECT CAST(next_sequence AS TEXT) FROM event_head"),
+                ] {
+                    let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&self.read).await.map_err(db)?;
+                    out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+store_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "SELECT next_sequence FROM event_head WHERE singleton = 1"
+);
+store_impl!(
+    PgStore,
+    sqlx::Postgres,
+    "SELECT next_sequence FROM event_head WHERE singleton = 1 FOR UPDATE"
+);

@@ -1,0 +1,66 @@
+# Helpers shared by the project's scripts. Source, do not run.
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the named Debian packages that are missing (one apt-get update at most).
+ensure_debian_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}" >&2
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# rustfmt and clippy, when the toolchain lacks them.
+ensure_rust_components() {
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+  fi
+}
+
+# Starts a throwaway PostgreSQL server for the tests (unless CPHAR_TEST_DATABASE_URL is
+# already set) and exports CPHAR_TEST_DATABASE_URL. The server lives in a temporary directory,
+# listens on 127.0.0.1 only, trusts local connections, and is stopped when the script exits.
+start_test_postgres() {
+  if [ -n "${CPHAR_TEST_DATABASE_URL:-}" ]; then
+    echo "using PostgreSQL at CPHAR_TEST_DATABASE_URL" >&2
+    return
+  fi
+  ensure_debian_packages postgresql
+  local bin port dir runas=()
+  bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  port="${CPHAR_TEST_POSTGRES_PORT:-55432}"
+  dir="$(mktemp -d /tmp/cphar-pg.XXXXXX)"
+  if [ "$(id -u)" -eq 0 ]; then
+    # initdb refuses to run as root: the cluster belongs to the postgres system user.
+    chown postgres "$dir"
+    runas=(runuser -u postgres --)
+  fi
+  "${runas[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; return 1; }
+  "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null \
+    || { cat "$dir/server.log" >&2; return 1; }
+  CPHAR_TEST_PG_DIR="$dir"
+  CPHAR_TEST_PG_BIN="$bin"
+  trap 'stop_test_postgres' EXIT
+  "${runas[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres cphar_test
+  export CPHAR_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/cphar_test"
+  echo "PostgreSQL test server on 127.0.0.1:$port" >&2
+}
+
+stop_test_postgres() {
+  if [ -n "${CPHAR_TEST_PG_DIR:-}" ]; then
+    local runas=()
+    [ "$(id -u)" -eq 0 ] && runas=(runuser -u postgres --)
+    "${runas[@]}" "$CPHAR_TEST_PG_BIN/pg_ctl" -D "$CPHAR_TEST_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$CPHAR_TEST_PG_DIR"
+  fi
+}
