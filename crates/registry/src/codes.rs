@@ -43,6 +43,8 @@ cphar_protocol::wire_enum! {
         BalRequirementUnmet => "bal_requirement_unmet",
         /// The requested DID document version does not exist.
         VersionUnavailable => "version_unavailable",
+        /// The attestation is not newer than the last one recorded for the seal.
+        StaleAttestation => "stale_attestation",
         /// The record changed concurrently; the command was not applied (retry).
         Conflict => "conflict",
     }

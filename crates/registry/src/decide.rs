@@ -652,6 +652,7 @@ fn issue_binding(
         state: crate::binding::BindingState::Enrolled,
         bal: seal.bal,
         bound_by: ctx.actor.to_owned(),
+        inspection_id: lot.inspection_id.clone(),
         sign_off: None,
         revocation: None,
         authority_key_id: authority.record.key_id.clone(),
@@ -722,7 +723,8 @@ fn issue_bea(
 }
 
 /// Records an independent auditor's approval: the lot enters the active reserve set if its
-/// seal is intact. The auditor may be neither the operator who bound nor the inspector.
+/// seal is intact. The auditor may be neither the operator who bound nor the inspector of the
+/// inspection the binding was made from (`inspection` must be that one).
 pub fn sign_off(
     lot: &LotRecord,
     binding: &BindingRecord,
@@ -746,6 +748,11 @@ pub fn sign_off(
         return Err(Refusal::new(
             RefusalCode::SeparationOfDuties,
             "the operator who made a binding cannot sign it off",
+        ));
+    }
+    if inspection.is_some_and(|i| i.id != binding.inspection_id) {
+        return Err(invalid(
+            "internal: sign-off given another inspection than the binding's",
         ));
     }
     if inspection.is_some_and(|i| i.inspector == ctx.actor) {
@@ -809,6 +816,16 @@ pub fn record_attestation(
     let status = outcome.device_status.unwrap_or(DeviceStatus::Operational);
     let mut new_binding = binding.clone();
     new_binding.state = binding.state.on(BindingEvent::ChallengeSucceeded(status))?;
+    // Replays are the verifier's nonce cache's business; this keeps the record monotonic.
+    if seal
+        .last_attested_at
+        .is_some_and(|last| outcome.verified_at < last)
+    {
+        return Err(Refusal::new(
+            RefusalCode::StaleAttestation,
+            "the outcome is older than the seal's last recorded attestation",
+        ));
+    }
     new_binding.version += 1;
     let mut new_seal = seal.clone();
     let mut transitions = Vec::new();
@@ -1169,6 +1186,15 @@ pub fn reenroll(
     names: &RegistryNames,
     ctx: Ctx<'_>,
 ) -> Result<ChangeSet, Refusal> {
+    if !binding.state.is_live() || lot.binding_id.as_deref() != Some(binding.id.as_str()) {
+        return Err(Refusal::new(
+            RefusalCode::InvalidBindingTransition,
+            format!(
+                "binding {} is {}; only a live binding can be re-enrolled",
+                binding.id, binding.state
+            ),
+        ));
+    }
     let Some(deadline) = binding.reenroll_deadline else {
         return Err(Refusal::new(
             RefusalCode::InvalidBindingTransition,

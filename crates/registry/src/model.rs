@@ -286,6 +286,8 @@ pub struct BindingRecord {
     pub bal: Bal,
     /// Operator who bound it.
     pub bound_by: String,
+    /// The inspection the binding was made from.
+    pub inspection_id: String,
     /// Auditor sign-off.
     #[serde(default)]
     pub sign_off: Option<SignOff>,

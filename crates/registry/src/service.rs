@@ -361,7 +361,7 @@ impl<S: Store> Registry<S> {
                 .inspections(lot_id)
                 .await?
                 .into_iter()
-                .find(|i| i.id == lot.inspection_id);
+                .find(|i| i.id == binding.inspection_id);
             let changes =
                 decide::sign_off(&lot, &binding, &seal, inspection.as_ref(), self.ctx(actor))?;
             let out = changes.lots.last().cloned();
@@ -569,24 +569,31 @@ impl<S: Store> Registry<S> {
         let now = self.clock.now();
         let mut expired = Vec::new();
         for binding in self.store.suspended_bindings().await? {
-            if binding.reenroll_deadline.is_some_and(|d| now > d) {
+            if binding.state.is_live() && binding.reenroll_deadline.is_some_and(|d| now > d) {
                 let lot_id = binding.lot_id.clone();
-                self.run(|| async {
-                    let (lot, binding, seal) = self.current(&lot_id).await?;
-                    let history = self.store.bindings_of_lot(&lot_id).await?;
-                    Ok((
-                        decide::expire_reenrollment(
-                            &lot,
-                            &binding,
-                            &seal,
-                            &history,
-                            self.ctx(actor),
-                        )?,
-                        (),
-                    ))
-                })
-                .await?;
-                expired.push(lot_id);
+                let done = self
+                    .run(|| async {
+                        let (lot, binding, seal) = self.current(&lot_id).await?;
+                        let history = self.store.bindings_of_lot(&lot_id).await?;
+                        Ok((
+                            decide::expire_reenrollment(
+                                &lot,
+                                &binding,
+                                &seal,
+                                &history,
+                                self.ctx(actor),
+                            )?,
+                            (),
+                        ))
+                    })
+                    .await;
+                match done {
+                    Ok(()) => expired.push(lot_id),
+                    // Ended meanwhile (re-enrolled, revoked, decommissioned): nothing to expire.
+                    // One lot's refusal must not stop the sweep for the others.
+                    Err(RegistryError::Refused(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(expired)

@@ -22,6 +22,7 @@ fn binding() -> BindingRecord {
         state: BindingState::Active,
         bal: Bal::Bal2,
         bound_by: "operator".into(),
+        inspection_id: "insp-1".into(),
         sign_off: Some(SignOff {
             auditor: "auditor".into(),
             at: t,

@@ -263,7 +263,7 @@ macro_rules! store_impl {
 
             /// Suspended bindings.
             pub async fn suspended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
-                let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM bindings WHERE suspended ORDER BY id")
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM bindings WHERE suspended AND state IN ('enrolled', 'active', 'degraded') ORDER BY id")
                     .fetch_all(&self.read)
                     .await
                     .map_err(db)?;

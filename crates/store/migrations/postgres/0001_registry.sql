@@ -1,5 +1,6 @@
 -- Registry schema, version 1 (PostgreSQL). Records are stored whole as JSON text in `record`;
--- the columns beside it exist for lookups, uniqueness and optimistic concurrency.
+-- the columns beside it exist for lookups, uniqueness and optimistic concurrency. Keys listed
+-- in order use the "C" collation: byte order, as SQLite sorts, whatever the database default.
 CREATE TABLE seals (
     uid            TEXT PRIMARY KEY,
     state          TEXT NOT NULL,
@@ -12,7 +13,7 @@ CREATE TABLE seals (
     UNIQUE (cert_issuer, cert_serial)
 );
 CREATE TABLE lots (
-    lot_id  TEXT PRIMARY KEY,
+    lot_id  TEXT COLLATE "C" PRIMARY KEY,
     state   TEXT NOT NULL,
     active  BOOLEAN NOT NULL,
     version BIGINT NOT NULL,
@@ -20,8 +21,8 @@ CREATE TABLE lots (
 );
 CREATE INDEX lots_active ON lots (lot_id) WHERE active;
 CREATE TABLE bindings (
-    id               TEXT PRIMARY KEY,
-    lot_id           TEXT NOT NULL,
+    id               TEXT COLLATE "C" PRIMARY KEY,
+    lot_id           TEXT COLLATE "C" NOT NULL,
     number           BIGINT NOT NULL,
     seal_uid         TEXT NOT NULL,
     state            TEXT NOT NULL,
