@@ -31,6 +31,9 @@ enum Command {
     Keygen(cmd::keygen::Args),
     /// Issue a ChallengeRequest with a fresh CSPRNG nonce.
     Challenge(cmd::challenge::Args),
+    /// Export, verify and prove the audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
     /// Operate the registry directly on its database.
     Registry(cmd::registry::Args),
     /// Act as a software seal.
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Challenge(args) => cmd::challenge::run(args),
+        Command::Audit(c) => cmd::audit::run(c),
         Command::Registry(args) => cmd::registry::run(args),
         Command::Seal(c) => cmd::seal::run(c),
         Command::Bench(c) => cmd::bench::run(c),

@@ -28,7 +28,7 @@ mod cmac;
 mod digest;
 mod error;
 pub mod jwk;
-mod rng;
+pub mod rng;
 mod sign;
 mod verify;
 
@@ -38,7 +38,7 @@ pub use crate::cmac::{CMAC_AES128_KEY_LEN, CMAC_TAG_LEN, CmacAes128Key};
 pub use crate::digest::{sha256, sha384};
 pub use crate::error::CryptoError;
 pub use crate::jwk::Jwk;
-pub use crate::rng::random_bytes;
+pub use crate::rng::{CRNGT_BLOCK, ContinuousTest, random_bytes, rng_healthy};
 pub use crate::sign::{PKCS8_PEM_LABEL, SigningKey};
 pub use crate::verify::{ED25519_PUBLIC_KEY_LEN, ED25519_SIGNATURE_LEN, VerifyingKey};
 

@@ -45,6 +45,8 @@ cphar_protocol::wire_enum! {
         VersionUnavailable => "version_unavailable",
         /// The attestation is not newer than the last one recorded for the seal.
         StaleAttestation => "stale_attestation",
+        /// No trusted time is available (the clock is out of tolerance): nothing is decided.
+        ClockOutOfTolerance => "clock_out_of_tolerance",
         /// The record changed concurrently; the command was not applied (retry).
         Conflict => "conflict",
     }

@@ -39,6 +39,22 @@ cphar_protocol::wire_enum! {
         BindingSuspended => "binding_suspended",
         /// A binding was re-enrolled with a valid authority.
         BindingReenrolled => "binding_reenrolled",
+        /// A process opened an audit epoch (its audit key, self-tests, measurement).
+        AuditKeyEpoch => "audit_key_epoch",
+        /// The trusted clock was adjusted within its tolerance.
+        ClockAdjusted => "clock_adjusted",
+        /// The system clock stepped back; trusted time did not.
+        ClockRollbackDetected => "clock_rollback_detected",
+        /// The clock drifted beyond its tolerance: signing and timestamping refused.
+        ClockOutOfTolerance => "clock_out_of_tolerance",
+        /// The clock is back within tolerance.
+        ClockRecovered => "clock_recovered",
+        /// An RFC 3161 timestamp token was issued.
+        TimestampIssued => "timestamp_issued",
+        /// A timestamp request was refused.
+        TimestampRefused => "timestamp_refused",
+        /// A signed checkpoint of the audit log was published.
+        CheckpointSigned => "checkpoint_signed",
     }
 }
 

@@ -26,7 +26,11 @@ const MAX_ATTEMPTS: usize = 8;
 /// The registry's source of time. The server passes its trusted clock; tests a fixed one.
 pub trait Clock: Send + Sync {
     /// The current trusted time.
-    fn now(&self) -> Timestamp;
+    ///
+    /// # Errors
+    /// A refusal (`clock_out_of_tolerance`) when no trusted time can be given: the registry
+    /// then decides nothing.
+    fn now(&self) -> Result<Timestamp, Refusal>;
 }
 
 /// The system clock.
@@ -34,8 +38,8 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now_utc()
+    fn now(&self) -> Result<Timestamp, Refusal> {
+        Ok(Timestamp::now_utc())
     }
 }
 
@@ -104,15 +108,15 @@ impl<S: Store> Registry<S> {
     }
 
     /// The trusted time now.
-    pub fn now(&self) -> Timestamp {
+    pub fn now(&self) -> Result<Timestamp, Refusal> {
         self.clock.now()
     }
 
-    fn ctx<'a>(&self, actor: &'a str) -> Ctx<'a> {
-        Ctx {
+    fn ctx<'a>(&self, actor: &'a str) -> Result<Ctx<'a>, Refusal> {
+        Ok(Ctx {
             actor,
-            now: self.clock.now(),
-        }
+            now: self.clock.now()?,
+        })
     }
 
     /// Installs `key` as the Enrollment Authority key: the newest active authority record
@@ -134,7 +138,7 @@ impl<S: Store> Registry<S> {
                 let number = known.iter().map(|a| a.number).max().unwrap_or(0) + 1;
                 let key_id = self.names.authority_key_id(number);
                 let changes =
-                    decide::create_authority(number, &self.names, &public, self.ctx(actor))?;
+                    decide::create_authority(number, &self.names, &public, self.ctx(actor)?)?;
                 self.store.apply(changes).await?;
                 key_id
             }
@@ -213,7 +217,7 @@ impl<S: Store> Registry<S> {
             chain: chain.clone(),
             firmware_measurement: cmd.firmware_measurement.clone(),
         };
-        let ctx = self.ctx(actor);
+        let ctx = self.ctx(actor)?;
         let accepted = self
             .vendors
             .check(
@@ -291,7 +295,7 @@ impl<S: Store> Registry<S> {
                     lot.as_ref(),
                     seal.as_ref(),
                     &self.names,
-                    self.ctx(actor),
+                    self.ctx(actor)?,
                 )?,
                 (),
             ))
@@ -310,7 +314,7 @@ impl<S: Store> Registry<S> {
         self.run(|| async {
             let lot = self.store.lot(&cmd.lot_id).await?;
             Ok((
-                decide::record_custody(cmd, &id, lot.as_ref(), self.ctx(actor))?,
+                decide::record_custody(cmd, &id, lot.as_ref(), self.ctx(actor)?)?,
                 (),
             ))
         })
@@ -343,7 +347,7 @@ impl<S: Store> Registry<S> {
                 &authority,
                 &credential_id,
                 &self.names,
-                self.ctx(actor),
+                self.ctx(actor)?,
             )?;
             let made = changes.bindings.last().cloned();
             Ok((changes, made))
@@ -363,7 +367,7 @@ impl<S: Store> Registry<S> {
                 .into_iter()
                 .find(|i| i.id == binding.inspection_id);
             let changes =
-                decide::sign_off(&lot, &binding, &seal, inspection.as_ref(), self.ctx(actor))?;
+                decide::sign_off(&lot, &binding, &seal, inspection.as_ref(), self.ctx(actor)?)?;
             let out = changes.lots.last().cloned();
             Ok((changes, out))
         })
@@ -385,7 +389,7 @@ impl<S: Store> Registry<S> {
         self.run(|| async {
             let (lot, binding, seal) = self.current(&lot_id).await?;
             let changes =
-                decide::record_attestation(outcome, &lot, &binding, &seal, self.ctx(actor))?;
+                decide::record_attestation(outcome, &lot, &binding, &seal, self.ctx(actor)?)?;
             let out = changes.seals.last().cloned();
             Ok((changes, out))
         })
@@ -398,7 +402,7 @@ impl<S: Store> Registry<S> {
         self.run(|| async {
             let (lot, binding, seal) = self.current(lot_id).await?;
             Ok((
-                decide::close_cycle(&lot, Some(&binding), &seal, self.ctx(actor))?,
+                decide::close_cycle(&lot, Some(&binding), &seal, self.ctx(actor)?)?,
                 (),
             ))
         })
@@ -416,7 +420,7 @@ impl<S: Store> Registry<S> {
             let (lot, binding, seal) = self.current(lot_id).await?;
             let history = self.store.bindings_of_lot(lot_id).await?;
             Ok((
-                decide::revoke(&lot, &binding, &seal, &history, reason, self.ctx(actor))?,
+                decide::revoke(&lot, &binding, &seal, &history, reason, self.ctx(actor)?)?,
                 (),
             ))
         })
@@ -434,7 +438,7 @@ impl<S: Store> Registry<S> {
             let (lot, binding, seal) = self.current(lot_id).await?;
             let history = self.store.bindings_of_lot(lot_id).await?;
             Ok((
-                decide::retire(&lot, &binding, &seal, &history, reason, self.ctx(actor))?,
+                decide::retire(&lot, &binding, &seal, &history, reason, self.ctx(actor)?)?,
                 (),
             ))
         })
@@ -474,7 +478,7 @@ impl<S: Store> Registry<S> {
                 &authority,
                 &credential_id,
                 &self.names,
-                self.ctx(actor),
+                self.ctx(actor)?,
             )?;
             let made = changes.bindings.last().cloned();
             Ok((changes, made))
@@ -500,7 +504,7 @@ impl<S: Store> Registry<S> {
                 &lot,
                 current.as_ref().map(|(b, s)| (b, s)),
                 &history,
-                self.ctx(actor),
+                self.ctx(actor)?,
             )?;
             Ok((changes, ()))
         })
@@ -529,7 +533,7 @@ impl<S: Store> Registry<S> {
                 affected.push((binding, lot, seal));
             }
             Ok((
-                decide::revoke_authority(&authority, &affected, self.ctx(actor))?,
+                decide::revoke_authority(&authority, &affected, self.ctx(actor)?)?,
                 (),
             ))
         })
@@ -555,7 +559,7 @@ impl<S: Store> Registry<S> {
                     &authority,
                     &credential_id,
                     &self.names,
-                    self.ctx(actor),
+                    self.ctx(actor)?,
                 )?,
                 (),
             ))
@@ -566,7 +570,7 @@ impl<S: Store> Registry<S> {
     /// Revokes (`authority_revoked`) every suspended binding whose window has closed; returns
     /// the lots affected.
     pub async fn expire_reenrollments(&self, actor: &str) -> Result<Vec<String>, RegistryError> {
-        let now = self.clock.now();
+        let now = self.clock.now()?;
         let mut expired = Vec::new();
         for binding in self.store.suspended_bindings().await? {
             if binding.state.is_live() && binding.reenroll_deadline.is_some_and(|d| now > d) {
@@ -581,7 +585,7 @@ impl<S: Store> Registry<S> {
                                 &binding,
                                 &seal,
                                 &history,
-                                self.ctx(actor),
+                                self.ctx(actor)?,
                             )?,
                             (),
                         ))

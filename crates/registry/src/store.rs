@@ -58,6 +58,15 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(String),
+    /// No audit epoch is open in this process: nothing with events can be written.
+    #[error("no audit epoch is open: events cannot be sealed")]
+    NoAuditEpoch,
+    /// An audit entry could not be sealed.
+    #[error("audit log: {0}")]
+    Audit(String),
+    /// Signing is refused (the module is in its error state).
+    #[error("signing refused: {0}")]
+    Refused(String),
 }
 
 /// The registry's storage. Implementations must make [`Store::apply`] atomic and durable.

@@ -1,8 +1,13 @@
 //! The two backends. One macro writes the shared implementation for each pool type.
 
+use crate::commit::{
+    AuditState, Committer, EpochJob, Job, SigningGuard, Work, audit_data, fail_all, finish,
+};
 use crate::migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration, checksum};
 use crate::plan::Plan;
+use cphar_audit::{AuditEntry, EntrySigner};
 use cphar_registry::event::StoredEvent;
+use cphar_registry::event::{EventType, RegistryEvent};
 use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
@@ -16,21 +21,24 @@ use sqlx::sqlite::{
 };
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Embedded SQLite store.
 pub struct SqliteStore {
     /// The single writer connection (SQLite has one writer; queuing here is cheaper than
-    /// retrying on SQLITE_BUSY).
+    /// retrying on SQLITE_BUSY). Only the committer task writes through it.
     write: SqlitePool,
     /// Readers (WAL lets them run beside the writer).
     read: SqlitePool,
+    committer: Committer,
 }
 
 /// PostgreSQL store.
 pub struct PgStore {
     write: PgPool,
     read: PgPool,
+    committer: Committer,
 }
 
 /// Rows per multi-row INSERT: well under both backends' bound-parameter limits (9 per row).
@@ -95,24 +103,21 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db)?;
-        let store = SqliteStore { write, read };
-        store.migrate(MIGRATIONS_SQLITE).await?;
-        Ok(store)
-    }
-
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        // IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrade later.
-        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
-    }
-
-    async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::raw_sql(MIGRATION_TABLE)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        apply_migrations_sqlite(&mut tx, migrations).await?;
-        tx.commit().await.map_err(db)
+        {
+            let mut tx = write.begin_with(SQLITE_BEGIN).await.map_err(db)?;
+            sqlx::raw_sql(MIGRATION_TABLE)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            apply_migrations_sqlite(&mut tx, MIGRATIONS_SQLITE).await?;
+            tx.commit().await.map_err(db)?;
+        }
+        let committer = Committer::start(write.clone(), SqliteStore::run_group);
+        Ok(SqliteStore {
+            write,
+            read,
+            committer,
+        })
     }
 }
 
@@ -127,8 +132,7 @@ impl PgStore {
             .await
             .map_err(db)?;
         let read = write.clone();
-        let store = PgStore { write, read };
-        let mut tx = store.write.begin().await.map_err(db)?;
+        let mut tx = write.begin().await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock(7364519826)")
             .execute(&mut *tx)
             .await
@@ -139,13 +143,17 @@ impl PgStore {
             .map_err(db)?;
         apply_migrations_pg(&mut tx, MIGRATIONS_POSTGRES).await?;
         tx.commit().await.map_err(db)?;
-        Ok(store)
-    }
-
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        self.write.begin().await.map_err(db)
+        let committer = Committer::start(write.clone(), PgStore::run_group);
+        Ok(PgStore {
+            write,
+            read,
+            committer,
+        })
     }
 }
+
+/// SQLite write transactions take the write lock up front: no deadlock-prone upgrade later.
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
 const MIGRATION_TABLE: &str = "CREATE TABLE IF NOT EXISTS cphar_migrations (
     version  BIGINT PRIMARY KEY,
@@ -202,7 +210,7 @@ migrations_fn!(apply_migrations_sqlite, sqlx::Sqlite);
 migrations_fn!(apply_migrations_pg, sqlx::Postgres);
 
 macro_rules! store_impl {
-    ($store:ident, $db:ty, $lock_head:literal) => {
+    ($store:ident, $db:ty, $begin:expr, $lock_head:literal) => {
         impl $store {
             async fn one<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Option<T>, StoreError> {
                 let row: Option<(String,)> = sqlx::query_as(sql).bind(key).fetch_optional(&self.read).await.map_err(db)?;
@@ -365,26 +373,53 @@ macro_rules! store_impl {
                 rows.iter().map(|(text,)| decode(text)).collect()
             }
 
-            /// Applies one change set in one transaction.
+            /// Applies one change set atomically (group-committed with concurrent ones).
             pub async fn apply(&self, changes: ChangeSet) -> Result<Vec<u64>, StoreError> {
-                let sets = [changes];
-                let mut tx = self.begin().await?;
-                let first = Self::lock_head(&mut tx).await?;
-                let plan = Plan::new(&sets, first)?;
-                Self::write(&mut tx, &plan).await?;
-                Self::store_head(&mut tx, plan.next_sequence(first)).await?;
-                tx.commit().await.map_err(db)?;
-                Ok(plan.events.iter().map(|(seq, _)| *seq).collect())
+                self.committer.apply(vec![changes]).await
             }
 
-            /// Applies many change sets in one transaction.
+            /// Applies many change sets in one transaction: all or none.
             pub async fn apply_batch(&self, batch: Vec<ChangeSet>) -> Result<(), StoreError> {
-                let mut tx = self.begin().await?;
-                let first = Self::lock_head(&mut tx).await?;
-                let plan = Plan::new(&batch, first)?;
-                Self::write(&mut tx, &plan).await?;
-                Self::store_head(&mut tx, plan.next_sequence(first)).await?;
-                tx.commit().await.map_err(db)
+                self.committer.apply(batch).await.map(drop)
+            }
+
+            /// Opens this process's audit epoch (see [`crate::AnyStore::open_epoch`]).
+            pub async fn open_epoch(&self, epoch: EpochJob) -> Result<u64, StoreError> {
+                self.committer.open_epoch(epoch).await
+            }
+
+            /// Installs the check every audit signature must pass (the module's error state).
+            pub fn set_signing_guard(&self, guard: SigningGuard) {
+                self.committer.set_guard(guard);
+            }
+
+            /// Audit entries (export lines) from `from`, at most `limit`.
+            pub async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<(u64, String)>, StoreError> {
+                let rows: Vec<(i64, Option<String>)> =
+                    sqlx::query_as("SELECT sequence, entry FROM events WHERE sequence >= $1 ORDER BY sequence LIMIT $2")
+                        .bind(int(from)?)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.into_iter()
+                    .map(|(seq, entry)| {
+                        let seq = uint(seq)?;
+                        entry
+                            .map(|e| (seq, e))
+                            .ok_or_else(|| StoreError::Corrupt(format!("event {seq} has no audit entry")))
+                    })
+                    .collect()
+            }
+
+            /// Number of audit entries and the chain hash of the last one.
+            pub async fn audit_head(&self) -> Result<(u64, String), StoreError> {
+                let (next, hash): (i64, String) =
+                    sqlx::query_as("SELECT next_sequence, head_hash FROM event_head WHERE singleton = 1")
+                        .fetch_one(&self.read)
+                        .await
+                        .map_err(db)?;
+                Ok((uint(next)?, hash))
             }
 
             /// Closes both pools.
@@ -393,14 +428,147 @@ macro_rules! store_impl {
                 self.read.close().await;
             }
 
-            async fn lock_head(tx: &mut sqlx::Transaction<'static, $db>) -> Result<u64, StoreError> {
-                let (next,): (i64,) = sqlx::query_as($lock_head).fetch_one(&mut **tx).await.map_err(db)?;
-                uint(next)
+            /// One group commit: every job in its own savepoint of one transaction.
+            async fn run_group(pool: sqlx::Pool<$db>, jobs: Vec<Job>, audit: Arc<AuditState>) {
+                let mut tx = match pool.begin_with($begin).await {
+                    Ok(tx) => tx,
+                    Err(e) => return fail_all(jobs, &db(e)),
+                };
+                let (mut next, mut head) = match Self::lock_head(&mut tx).await {
+                    Ok(h) => h,
+                    Err(e) => return fail_all(jobs, &e),
+                };
+                let mut signer = audit.signer();
+                let mut opened = None;
+                let mut done = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    let (saved_next, saved_head) = (next, head.clone());
+                    if let Err(e) = sqlx::query("SAVEPOINT g").execute(&mut *tx).await {
+                        done.push((job.reply, Err(db(e))));
+                        continue;
+                    }
+                    let result = match job.work {
+                        Work::Apply(sets) => Self::apply_sets(&mut tx, &sets, &mut next, &mut head, signer.as_deref(), &audit).await,
+                        Work::OpenEpoch(epoch) => match Self::append_epoch(&mut tx, *epoch, &mut next, &mut head).await {
+                            Ok((seq, new_signer)) => {
+                                signer = Some(Arc::clone(&new_signer));
+                                opened = Some(new_signer);
+                                Ok(vec![seq])
+                            }
+                            Err(e) => Err(e),
+                        },
+                    };
+                    let closing = if result.is_ok() { "RELEASE SAVEPOINT g" } else { "ROLLBACK TO SAVEPOINT g" };
+                    if result.is_err() {
+                        next = saved_next;
+                        head = saved_head;
+                    }
+                    let result = match sqlx::query(closing).execute(&mut *tx).await {
+                        Ok(_) => result,
+                        Err(e) => Err(db(e)),
+                    };
+                    done.push((job.reply, result));
+                }
+                let committed = async {
+                    Self::store_head(&mut tx, next, &head).await?;
+                    tx.commit().await.map_err(db)
+                }
+                .await;
+                if let Err(e) = &committed {
+                    return finish(done, Some(e));
+                }
+                if let Some(new_signer) = opened {
+                    audit.install(new_signer);
+                }
+                finish(done, None);
             }
 
-            async fn store_head(tx: &mut sqlx::Transaction<'static, $db>, next: u64) -> Result<(), StoreError> {
-                sqlx::query("UPDATE event_head SET next_sequence = $1 WHERE singleton = 1")
+            async fn apply_sets(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                sets: &[ChangeSet],
+                next: &mut u64,
+                head: &mut String,
+                signer: Option<&EntrySigner>,
+                audit: &AuditState,
+            ) -> Result<Vec<u64>, StoreError> {
+                let plan = Plan::new(sets, *next)?;
+                Self::write(tx, &plan).await?;
+                if plan.events.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let signer = signer.ok_or(StoreError::NoAuditEpoch)?;
+                let mut rows = Vec::with_capacity(plan.events.len());
+                for (seq, event) in &plan.events {
+                    audit.check()?;
+                    let entry = signer
+                        .seal(*seq, event.at, event.event_type.as_str(), audit_data(event), head)
+                        .map_err(|e| StoreError::Audit(e.to_string()))?;
+                    head.clone_from(&entry.hash);
+                    rows.push((*seq, *event, entry));
+                }
+                *next = plan.next_sequence(*next);
+                Self::insert_events(tx, &rows).await?;
+                Ok(rows.iter().map(|(seq, _, _)| *seq).collect())
+            }
+
+            async fn append_epoch(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                epoch: EpochJob,
+                next: &mut u64,
+                head: &mut String,
+            ) -> Result<(u64, Arc<EntrySigner>), StoreError> {
+                let seq = *next;
+                let (entry, signer) = cphar_audit::open_epoch(epoch.audit_key, &epoch.identity, seq, head, &epoch.start)
+                    .map_err(|e| StoreError::Audit(e.to_string()))?;
+                let data: Value = serde_json::from_slice::<Value>(&entry.canonical)
+                    .ok()
+                    .and_then(|v| v.get("eventData").cloned())
+                    .unwrap_or(Value::Null);
+                let event = RegistryEvent {
+                    event_type: EventType::AuditKeyEpoch,
+                    subject: "audit".into(),
+                    actor: "registry".into(),
+                    at: epoch.start.started_at,
+                    reason_code: None,
+                    data,
+                };
+                Self::insert_events(tx, &[(seq, &event, entry.clone())]).await?;
+                *next += 1;
+                *head = entry.hash;
+                Ok((seq, Arc::new(signer)))
+            }
+
+            async fn insert_events(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rows: &[(u64, &RegistryEvent, AuditEntry)],
+            ) -> Result<(), StoreError> {
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (sequence, subject, event_type, record, entry) ");
+                    let values = chunk
+                        .iter()
+                        .map(|(seq, e, entry)| {
+                            let line = String::from_utf8(entry.canonical.clone())
+                                .map_err(|_| StoreError::Corrupt("audit entry is not UTF-8".into()))?;
+                            Ok((int(*seq)?, *e, encode(*e)?, line))
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(values, |mut q, (seq, e, record, line)| {
+                        q.push_bind(seq).push_bind(e.subject.clone()).push_bind(e.event_type.as_str()).push_bind(record).push_bind(line);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
+                Ok(())
+            }
+
+            async fn lock_head(tx: &mut sqlx::Transaction<'static, $db>) -> Result<(u64, String), StoreError> {
+                let (next, hash): (i64, String) = sqlx::query_as($lock_head).fetch_one(&mut **tx).await.map_err(db)?;
+                Ok((uint(next)?, hash))
+            }
+
+            async fn store_head(tx: &mut sqlx::Transaction<'static, $db>, next: u64, hash: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE event_head SET next_sequence = $1, head_hash = $2 WHERE singleton = 1")
                     .bind(int(next)?)
+                    .bind(hash)
                     .execute(&mut **tx)
                     .await
                     .map_err(db)?;
@@ -561,14 +729,6 @@ macro_rules! store_impl {
                     });
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
-                for chunk in plan.events.chunks(INSERT_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (sequence, subject, event_type, record) ");
-                    let rows = chunk.iter().map(|(seq, e)| Ok((int(*seq)?, *e, encode(*e)?))).collect::<Result<Vec<_>, StoreError>>()?;
-                    q.push_values(rows, |mut q, (seq, e, record)| {
-                        q.push_bind(seq).push_bind(e.subject.clone()).push_bind(e.event_type.as_str()).push_bind(record);
-                    });
-                    q.build().execute(&mut **tx).await.map_err(db)?;
-                }
                 Ok(())
             }
 
@@ -583,8 +743,8 @@ macro_rules! store_impl {
                     ("inspections", "SELECT id || '|' || record FROM inspections ORDER BY id"),
                     ("custody", "SELECT id || '|' || record FROM custody ORDER BY id"),
                     ("did_documents", "SELECT lot_id || '|' || CAST(version AS TEXT) || '|' || document FROM did_documents ORDER BY lot_id, version"),
-                    ("events", "SELECT CAST(sequence AS TEXT) || '|' || record FROM events ORDER BY sequence"),
-                    ("event_head", "SELECT CAST(next_sequence AS TEXT) FROM event_head"),
+                    ("events", "SELECT CAST(sequence AS TEXT) || '|' || record || '|' || COALESCE(entry, '') FROM events ORDER BY sequence"),
+                    ("event_head", "SELECT CAST(next_sequence AS TEXT) || '|' || head_hash FROM event_head"),
                 ] {
                     let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&self.read).await.map_err(db)?;
                     out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));
@@ -598,10 +758,13 @@ macro_rules! store_impl {
 store_impl!(
     SqliteStore,
     sqlx::Sqlite,
-    "SELECT next_sequence FROM event_head WHERE singleton = 1"
+    SQLITE_BEGIN,
+    "SELECT next_sequence, head_hash FROM event_head WHERE singleton = 1"
 );
+// The row lock on the head serializes writers across server processes: gapless, no forks.
 store_impl!(
     PgStore,
     sqlx::Postgres,
-    "SELECT next_sequence FROM event_head WHERE singleton = 1 FOR UPDATE"
+    "BEGIN",
+    "SELECT next_sequence, head_hash FROM event_head WHERE singleton = 1 FOR UPDATE"
 );

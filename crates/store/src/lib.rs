@@ -13,10 +13,12 @@
 //! meanwhile, the whole transaction rolls back with [`StoreError::Conflict`].
 
 mod backend;
+mod commit;
 mod migrate;
 mod plan;
 
 pub use backend::{PgStore, SqliteStore};
+pub use commit::{EpochJob, SigningGuard};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 
 use cphar_registry::event::StoredEvent;
@@ -74,6 +76,44 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.snapshot().await,
             AnyStore::Postgres(s) => s.snapshot().await,
+        }
+    }
+
+    /// Opens this process's audit epoch: the `audit_key_epoch` entry introducing `audit_key`
+    /// (countersigned by the identity key) is appended, and every later event this process
+    /// writes is sealed with that key. Writes with events are refused until an epoch is open.
+    pub async fn open_epoch(&self, epoch: EpochJob) -> Result<u64, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.open_epoch(epoch).await,
+            AnyStore::Postgres(s) => s.open_epoch(epoch).await,
+        }
+    }
+
+    /// Installs the check every audit signature must pass (refuse signing in the error state).
+    pub fn set_signing_guard(&self, guard: SigningGuard) {
+        match self {
+            AnyStore::Sqlite(s) => s.set_signing_guard(guard),
+            AnyStore::Postgres(s) => s.set_signing_guard(guard),
+        }
+    }
+
+    /// Audit log entries (export lines, JCS) from `from`, at most `limit`, with their numbers.
+    pub async fn audit_entries(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.audit_entries(from, limit).await,
+            AnyStore::Postgres(s) => s.audit_entries(from, limit).await,
+        }
+    }
+
+    /// The number of audit entries and the chain hash of the last.
+    pub async fn audit_head(&self) -> Result<(u64, String), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.audit_head().await,
+            AnyStore::Postgres(s) => s.audit_head().await,
         }
     }
 

@@ -14,18 +14,32 @@ pub struct Migration {
 }
 
 /// SQLite migrations, in order.
-pub const MIGRATIONS_SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "registry",
-    sql: include_str!("../migrations/sqlite/0001_registry.sql"),
-}];
+pub const MIGRATIONS_SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "registry",
+        sql: include_str!("../migrations/sqlite/0001_registry.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "audit_chain",
+        sql: include_str!("../migrations/sqlite/0002_audit_chain.sql"),
+    },
+];
 
 /// PostgreSQL migrations, in order.
-pub const MIGRATIONS_POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "registry",
-    sql: include_str!("../migrations/postgres/0001_registry.sql"),
-}];
+pub const MIGRATIONS_POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "registry",
+        sql: include_str!("../migrations/postgres/0001_registry.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "audit_chain",
+        sql: include_str!("../migrations/postgres/0002_audit_chain.sql"),
+    },
+];
 
 /// SHA-256-free, stable checksum of the SQL text (FNV-1a 64): detects edits, not attacks.
 pub(crate) fn checksum(sql: &str) -> i64 {

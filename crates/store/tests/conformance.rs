@@ -1851,7 +1851,7 @@ async fn did_document_versions(db: TestDb) {
 async fn events_are_gapless_and_complete(db: TestDb) {
     let env = Env::new(&db).await;
     let mut n = env.assert_gapless().await;
-    assert_eq!(n, 1, "authority_created");
+    assert_eq!(n, 2, "audit_key_epoch, authority_created");
     let mut expect = |env_n: usize, delta: usize, what: &str| {
         assert_eq!(env_n, n + delta, "events after {what}");
         n = env_n;
@@ -1984,7 +1984,7 @@ async fn concurrent_inspections_and_binds(db: TestDb) {
     lots.sort();
     assert_eq!(env.active_ids().await, lots);
     let n = env.assert_gapless().await;
-    assert_eq!(n, 1 + 8 * 6);
+    assert_eq!(n, 2 + 8 * 6, "epoch, authority, then six events per lot");
     for lot in &lots {
         assert_eq!(env.lot(lot).await.did_version, 1);
         assert_eq!(env.reg.lot_history(lot).await.unwrap().len(), 5);
@@ -2065,10 +2065,10 @@ async fn persistence_across_reopen(db: TestDb) {
     env.store().close().await;
 
     // Re-open twice: the migrations are not re-applied, nothing is lost or duplicated.
-    let again = db.open().await;
+    let again = db.open_plain().await;
     assert_same_snapshot(&before, &again.snapshot().await.unwrap(), "re-opening");
     again.close().await;
-    let store = db.open().await;
+    let store = db.open_plain().await;
     assert_same_snapshot(
         &before,
         &store.snapshot().await.unwrap(),
@@ -2106,10 +2106,15 @@ async fn persistence_across_reopen(db: TestDb) {
         types(&env2.reg.seal_history("SEAL-P1").await.unwrap()),
         ["seal_registered", "seal_attested"]
     );
-    // And the registry carries on where it stopped.
+    // And the registry carries on where it stopped, in a new audit epoch.
+    common::open_epoch(env2.store()).await;
     env2.bind("LOT-P3").await;
     env2.reg.sign_off("LOT-P3", AUDITOR).await.unwrap();
-    assert_eq!(env2.assert_gapless().await, n + 3);
+    assert_eq!(
+        env2.assert_gapless().await,
+        n + 4,
+        "epoch, bind (2), sign-off"
+    );
     assert_eq!(env2.active_ids().await, ["LOT-P1", "LOT-P3"]);
     env2.attest("LOT-P1", &seal, DeviceStatus::Operational)
         .await;

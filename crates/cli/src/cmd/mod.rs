@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod audit;
 pub mod bench;
 pub mod bench_registry;
 pub mod challenge;

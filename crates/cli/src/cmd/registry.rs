@@ -8,14 +8,13 @@ use anyhow::{Context, Result, anyhow};
 use cphar_crypto::{Algorithm, SigningKey};
 use cphar_protocol::RevocationReason;
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
-use cphar_registry::{LotRecord, Registry, RegistryError, RegistryNames, SystemClock};
+use cphar_registry::{LotRecord, Registry, RegistryError};
+use cphar_server::{Node, NodeConfig};
 use cphar_store::AnyStore;
-use cphar_vendor::VendorRegistry;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Where the registry lives and how it names things.
 #[derive(clap::Args, Clone)]
@@ -170,8 +169,7 @@ struct ListArgs {
     limit: u32,
 }
 
-/// The Enrollment Authority key file inside the data directory.
-pub const EA_KEY_FILE: &str = "ea-key.pem";
+pub use cphar_server::node::EA_KEY_FILE;
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -182,74 +180,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     runtime.block_on(run_async(args))
 }
 
-/// Opens the registry at `location`, installing the EA key from the data directory.
-pub async fn open(location: &Location, create_key: bool) -> Result<Registry<AnyStore>> {
-    let store = match &location.database_url {
-        Some(url) => AnyStore::open(url).await,
-        None => AnyStore::open_data_dir(&location.data_dir).await,
+impl Location {
+    /// The start-up configuration for this location.
+    pub fn node_config(&self, writable: bool) -> NodeConfig {
+        let mut config = NodeConfig::new(self.data_dir.clone(), self.host.clone());
+        config.database_url.clone_from(&self.database_url);
+        config.vendors.clone_from(&self.vendors);
+        config.writable = writable;
+        config.create_keys = writable;
+        config
     }
-    .map_err(|e| anyhow!("cannot open the registry database: {e}"))?;
-    let vendors = load_vendors(location)?;
-    let registry = Registry::new(
-        store,
-        RegistryNames::new(location.host.clone()),
-        vendors,
-        Arc::new(SystemClock),
-    );
-    let key = ea_key(&location.data_dir, create_key)?;
-    if let Some(key) = key {
-        registry
-            .use_authority_key(key, "registry")
-            .await
-            .map_err(|e| anyhow!("cannot install the Enrollment Authority key: {e}"))?;
-    }
-    Ok(registry)
 }
 
-fn load_vendors(location: &Location) -> Result<VendorRegistry> {
-    let path = match &location.vendors {
-        Some(p) => p.clone(),
-        None => {
-            let default = location.data_dir.join("vendors.toml");
-            if !default.exists() {
-                return Ok(VendorRegistry::new());
-            }
-            default
-        }
-    };
-    let text = String::from_utf8(io::read_file(&path)?)
-        .with_context(|| format!("{} is not UTF-8", path.display()))?;
-    let parsed = if path.extension().is_some_and(|e| e == "json") {
-        VendorRegistry::from_json(&text)
-    } else {
-        VendorRegistry::from_toml(&text)
-    };
-    parsed.with_context(|| format!("{} is not a valid vendor trust file", path.display()))
-}
-
-fn ea_key(data_dir: &Path, create: bool) -> Result<Option<SigningKey>> {
-    let path = data_dir.join(EA_KEY_FILE);
-    if path.exists() {
-        let pem =
-            String::from_utf8(io::read_file(&path)?).context("the EA key file is not UTF-8")?;
-        return SigningKey::from_pkcs8_pem(&pem)
-            .map(Some)
-            .context("the EA key file is not a PKCS#8 key");
-    }
-    if !create {
-        return Ok(None);
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let key = SigningKey::generate(Algorithm::Ed25519).context("EA key generation failed")?;
-    io::write_secret_file(
-        &path,
-        key.to_pkcs8_pem()
-            .context("cannot encode the EA key")?
-            .as_bytes(),
-        false,
-    )?;
-    Ok(Some(key))
+/// Starts a node at `location`: self-tests, keys and (when `writable`) an audit epoch.
+pub async fn open(location: &Location, writable: bool) -> Result<Node> {
+    Node::start(location.node_config(writable))
+        .await
+        .map_err(|e| anyhow!("cannot start ({}): {e}", e.code()))
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
@@ -274,11 +221,14 @@ fn reason(text: &str) -> Result<RevocationReason> {
 }
 
 async fn run_async(args: Args) -> Result<ExitCode> {
-    let create_key = matches!(args.command, Command::Init);
-    let registry = open(&args.location, create_key).await?;
+    let read_only = matches!(
+        args.command,
+        Command::Lot(_) | Command::Seal(_) | Command::Did(_) | Command::Active(_)
+    );
+    let node = open(&args.location, !read_only).await?;
     let json = args.json;
-    let outcome = execute(&registry, &args.location, args.command, json).await;
-    registry.store().close().await;
+    let outcome = execute(&node.registry, &args.location, args.command, json).await;
+    node.close().await;
     match outcome? {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(refused) => {

@@ -119,9 +119,40 @@ pub enum TestDb {
     Postgres { url: String, schema: String },
 }
 
+/// Opens an audit epoch with a fresh P-384 audit key.
+pub async fn open_epoch(store: &AnyStore) -> u64 {
+    let audit_key = SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap();
+    let start = cphar_audit::EpochStart {
+        self_tests: serde_json::json!({"passed": true, "suite": "conformance tests"}),
+        binary_measurement: None,
+        started_at: cphar_protocol::Timestamp::now_utc(),
+    };
+    store
+        .open_epoch(cphar_store::EpochJob {
+            audit_key,
+            identity: Arc::new(identity_key()),
+            start,
+        })
+        .await
+        .unwrap()
+}
+
+/// The registry identity key of every test (deterministic: every epoch of a test log is
+/// countersigned by the same identity).
+pub fn identity_key() -> SigningKey {
+    SigningKey::from_ed25519_seed(&[7u8; 32]).unwrap()
+}
+
 impl TestDb {
-    /// Opens (and migrates) the store.
+    /// Opens (and migrates) the store and opens an audit epoch in it, as a process does.
     pub async fn open(&self) -> AnyStore {
+        let store = self.open_plain().await;
+        open_epoch(&store).await;
+        store
+    }
+
+    /// Opens (and migrates) the store without an audit epoch: reads only.
+    pub async fn open_plain(&self) -> AnyStore {
         match self {
             TestDb::Sqlite(dir) => AnyStore::open_data_dir(dir).await.unwrap(),
             TestDb::Postgres { url, .. } => AnyStore::open(url).await.unwrap(),
@@ -255,8 +286,8 @@ impl TestClock {
 }
 
 impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        *self.now.lock().unwrap()
+    fn now(&self) -> Result<Timestamp, cphar_registry::Refusal> {
+        Ok(*self.now.lock().unwrap())
     }
 }
 
@@ -518,7 +549,7 @@ impl Env {
     }
 
     pub fn now(&self) -> Timestamp {
-        cphar_registry::Clock::now(&*self.clock)
+        cphar_registry::Clock::now(&*self.clock).unwrap()
     }
 
     /// Moves the clock on by `secs` seconds.
@@ -546,11 +577,29 @@ impl Env {
     }
 
     /// Asserts the event sequence is 0, 1, 2, … without gaps; returns its length.
+    /// Checks the event sequence is gapless and that the audit log over it verifies end to
+    /// end (chain, signatures, epochs, identity); returns the number of events.
     pub async fn assert_gapless(&self) -> usize {
         let events = self.events().await;
         for (i, e) in events.iter().enumerate() {
             assert_eq!(e.sequence, i as u64, "event sequence has a gap at {i}");
         }
+        let entries = self.store().audit_entries(0, u32::MAX).await.unwrap();
+        assert_eq!(entries.len(), events.len(), "one audit entry per event");
+        let mut export = Vec::new();
+        for (_, line) in &entries {
+            export.extend_from_slice(line.as_bytes());
+            export.push(b'\n');
+        }
+        let report = cphar_audit::verify_export(&export, Some(&identity_key().verifying_key()))
+            .unwrap_or_else(|e| panic!("the audit log does not verify: {e}"));
+        assert_eq!(report.entries as usize, events.len());
+        let (size, head) = self.store().audit_head().await.unwrap();
+        assert_eq!(
+            (size as usize, head),
+            (events.len(), report.head_hash),
+            "event head"
+        );
         events.len()
     }
 
