@@ -50,10 +50,28 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// An ECDSA P-384 audit key: in memory ([`SigningKey`]) or held non-extractable by a token
+/// (a PKCS#11 implementation lives with the token code). Signatures are ASN.1 DER.
+pub trait AuditKey: Send + Sync {
+    /// Signs `msg` (ECDSA P-384 / SHA-384, DER).
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// The public key, for the epoch entry.
+    fn verifying_key(&self) -> cphar_crypto::VerifyingKey;
+}
+
+impl AuditKey for SigningKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        SigningKey::sign(self, msg)
+    }
+    fn verifying_key(&self) -> cphar_crypto::VerifyingKey {
+        SigningKey::verifying_key(self)
+    }
+}
+
 /// The audit key of one epoch: seals entries for this process.
 pub struct EntrySigner {
     epoch: u64,
-    key: SigningKey,
+    key: Box<dyn AuditKey>,
 }
 
 impl std::fmt::Debug for EntrySigner {
@@ -66,8 +84,13 @@ impl std::fmt::Debug for EntrySigner {
 
 impl EntrySigner {
     /// A signer for the epoch opened at sequence number `epoch`. The key must be P-384.
-    pub fn new(epoch: u64, key: SigningKey) -> Result<Self, CryptoError> {
-        if key.algorithm() != Algorithm::EcdsaP384Sha384 {
+    pub fn new(epoch: u64, key: impl AuditKey + 'static) -> Result<Self, CryptoError> {
+        Self::from_boxed(epoch, Box::new(key))
+    }
+
+    /// The same for a boxed key.
+    pub fn from_boxed(epoch: u64, key: Box<dyn AuditKey>) -> Result<Self, CryptoError> {
+        if key.verifying_key().algorithm() != Algorithm::EcdsaP384Sha384 {
             return Err(CryptoError::Unsupported(
                 "the audit key must be ECDSA P-384".into(),
             ));
@@ -81,8 +104,8 @@ impl EntrySigner {
     }
 
     /// The audit key.
-    pub fn key(&self) -> &SigningKey {
-        &self.key
+    pub fn key(&self) -> &dyn AuditKey {
+        self.key.as_ref()
     }
 
     /// Seals the entry at `sequence` after an entry with hash `previous_hash`. For non-epoch
@@ -99,7 +122,7 @@ impl EntrySigner {
             event_data.insert("auditEpoch".into(), Value::from(self.epoch));
         }
         seal_with(
-            &self.key,
+            self.key.as_ref(),
             sequence,
             timestamp,
             event_type,
@@ -111,7 +134,7 @@ impl EntrySigner {
 
 /// Seals an entry with `key` (the epoch entry is signed by the key it introduces).
 pub(crate) fn seal_with(
-    key: &SigningKey,
+    key: &dyn AuditKey,
     sequence: u64,
     timestamp: Timestamp,
     event_type: &str,

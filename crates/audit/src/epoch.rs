@@ -9,7 +9,7 @@
 //! The entry itself is signed by the new audit key, so the epoch entry proves possession of
 //! the key it introduces, and the identity signature ties the key to the registry.
 
-use crate::entry::{AuditEntry, EntrySigner, SealError, seal_with};
+use crate::entry::{AuditEntry, AuditKey, EntrySigner, SealError, seal_with};
 use cphar_crypto::{Algorithm, SigningKey};
 use cphar_protocol::Timestamp;
 use serde_json::{Map, Value};
@@ -43,7 +43,7 @@ pub struct EpochInfo {
 
 /// The epoch entry's `eventData`, countersigned by `identity`.
 pub fn epoch_event_data(
-    audit_key: &SigningKey,
+    audit_key: &dyn AuditKey,
     identity: &SigningKey,
     start: &EpochStart,
 ) -> Result<Map<String, Value>, SealError> {
@@ -87,26 +87,26 @@ pub(crate) fn identity_signing_input(data: &Map<String, Value>) -> Result<Vec<u8
 
 /// Seals the epoch entry at `sequence` and returns it with the signer for the epoch.
 pub fn open_epoch(
-    audit_key: SigningKey,
+    audit_key: Box<dyn AuditKey>,
     identity: &SigningKey,
     sequence: u64,
     previous_hash: &str,
     start: &EpochStart,
 ) -> Result<(AuditEntry, EntrySigner), SealError> {
-    if audit_key.algorithm() != Algorithm::EcdsaP384Sha384 {
+    if audit_key.verifying_key().algorithm() != Algorithm::EcdsaP384Sha384 {
         return Err(SealError::Sign(cphar_crypto::CryptoError::Unsupported(
             "the audit key must be ECDSA P-384".into(),
         )));
     }
-    let data = epoch_event_data(&audit_key, identity, start)?;
+    let data = epoch_event_data(audit_key.as_ref(), identity, start)?;
     let entry = seal_with(
-        &audit_key,
+        audit_key.as_ref(),
         sequence,
         start.started_at,
         EPOCH_EVENT_TYPE,
         data,
         previous_hash,
     )?;
-    let signer = EntrySigner::new(sequence, audit_key)?;
+    let signer = EntrySigner::from_boxed(sequence, audit_key)?;
     Ok((entry, signer))
 }

@@ -20,6 +20,6 @@ pub mod epoch;
 pub mod transparency;
 pub mod verify;
 
-pub use entry::{AuditEntry, EntrySigner, GENESIS_HASH, chain_hash};
+pub use entry::{AuditEntry, AuditKey, EntrySigner, GENESIS_HASH, chain_hash};
 pub use epoch::{EPOCH_EVENT_TYPE, EpochInfo, EpochStart, epoch_event_data, open_epoch};
 pub use verify::{Failure, FailureReason, Report, verify_entries, verify_export};

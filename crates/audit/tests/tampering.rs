@@ -35,8 +35,14 @@ fn build(identity: &SigningKey) -> Vec<String> {
     for seq in 0..20u64 {
         let entry = if seq % 10 == 0 {
             let key = SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap();
-            let (entry, s) =
-                open_epoch(key, identity, seq, &prev, &start("2026-11-23T10:00:00Z")).unwrap();
+            let (entry, s) = open_epoch(
+                Box::new(key),
+                identity,
+                seq,
+                &prev,
+                &start("2026-11-23T10:00:00Z"),
+            )
+            .unwrap();
             signer = Some(s);
             entry
         } else {
@@ -150,7 +156,7 @@ fn a_replaced_entry_breaks_the_chain_even_when_validly_signed() {
     let audit = SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap();
     let pkcs8 = audit.to_pkcs8_der().unwrap();
     let (genesis, signer) = open_epoch(
-        audit,
+        Box::new(audit),
         &identity,
         0,
         GENESIS_HASH,
@@ -189,7 +195,7 @@ fn swapping_an_epoch_key_is_caught() {
     let other = SigningKey::generate(Algorithm::Ed25519).unwrap();
     let key = SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap();
     let (fake, _) = open_epoch(
-        key,
+        Box::new(key),
         &other,
         10,
         &cphar_audit::chain_hash(lines[9].as_bytes()),

@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod http;
 mod io;
+mod provision;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Walk through the binding protocol with software seals, attacks included.
+    /// The whole system end to end over HTTP: seals, registry, attestation, attacks, audit.
     Demo(cmd::demo::Args),
     /// Canonicalize JSON (RFC 8785) from stdin to stdout; refuses non-I-JSON input.
     Jcs(cmd::jcs::Args),
@@ -36,6 +38,8 @@ enum Command {
     Audit(cmd::audit::Command),
     /// Operate the registry directly on its database.
     Registry(cmd::registry::Args),
+    /// Run the HTTP service (API, verifier, TSA, audit log).
+    Serve(cmd::serve::Args),
     /// Act as a software seal.
     #[command(subcommand)]
     Seal(cmd::seal::Command),
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Challenge(args) => cmd::challenge::run(args),
         Command::Audit(c) => cmd::audit::run(c),
         Command::Registry(args) => cmd::registry::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Seal(c) => cmd::seal::run(c),
         Command::Bench(c) => cmd::bench::run(c),
     };

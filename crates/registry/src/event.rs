@@ -55,6 +55,18 @@ cphar_protocol::wire_enum! {
         TimestampRefused => "timestamp_refused",
         /// A signed checkpoint of the audit log was published.
         CheckpointSigned => "checkpoint_signed",
+        /// An API token was created.
+        TokenCreated => "token_created",
+        /// An API token was revoked.
+        TokenRevoked => "token_revoked",
+        /// A challenge-response was verified (any result; the valid ones also change state).
+        VerificationRecorded => "verification_recorded",
+        /// A policy decision that denied or degraded.
+        PolicyDecision => "policy_decision",
+        /// The active policy was replaced.
+        PolicyChanged => "policy_changed",
+        /// The module entered its error state.
+        ModuleError => "module_error",
     }
 }
 

@@ -3,8 +3,28 @@
 //! * [`node`] — what every process that writes to the registry does first: power-on
 //!   self-tests, the trusted clock, the registry identity key, a fresh audit key and the
 //!   `audit_key_epoch` entry that opens its epoch. Until then nothing is signed.
+//! * [`app`] — the HTTP router, middleware and `serve` (TLS, graceful shutdown);
+//!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
+//!   [`problem`] RFC 9457 errors, [`openapi`] the API document;
+//! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
+//! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
+//! * [`metrics`] — Prometheus metrics; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod extract;
+pub mod metrics;
 pub mod node;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod scheduler;
+pub mod state;
+pub mod transparency;
+pub mod tsa;
 
+pub use config::ServerConfig;
 pub use node::{Node, NodeConfig, StartError};
+pub use state::AppState;

@@ -189,7 +189,7 @@ impl Node {
                 started_at,
             };
             let job = EpochJob {
-                audit_key,
+                audit_key: Box::new(audit_key),
                 identity: Arc::clone(identity),
                 start,
             };

@@ -5,6 +5,7 @@ use crate::commit::{
 };
 use crate::migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration, checksum};
 use crate::plan::Plan;
+use crate::service::{ChallengeRow, TokenRow, TokenWrite};
 use cphar_audit::{AuditEntry, EntrySigner};
 use cphar_registry::event::StoredEvent;
 use cphar_registry::event::{EventType, RegistryEvent};
@@ -269,6 +270,29 @@ macro_rules! store_impl {
                 .await
             }
 
+            /// Seals in a lifecycle state, by UID, after `after`, at most `limit`.
+            pub async fn seals_in_state(&self, state: &str, after: Option<&str>, limit: u32) -> Result<Vec<SealRecord>, StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT record FROM seals WHERE state = $1 AND uid > $2 ORDER BY uid LIMIT $3")
+                        .bind(state)
+                        .bind(after.unwrap_or(""))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
+            /// Bindings that are revoked or decommissioned, by id (the revocation status list).
+            pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT record FROM bindings WHERE state IN ('revoked', 'decommissioned') ORDER BY id")
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                rows.iter().map(|(text,)| decode(text)).collect()
+            }
+
             /// Suspended bindings.
             pub async fn suspended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
                 let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM bindings WHERE suspended AND state IN ('enrolled', 'active', 'degraded') ORDER BY id")
@@ -449,6 +473,13 @@ macro_rules! store_impl {
                     }
                     let result = match job.work {
                         Work::Apply(sets) => Self::apply_sets(&mut tx, &sets, &mut next, &mut head, signer.as_deref(), &audit).await,
+                        Work::Token(write, event) => match Self::write_token(&mut tx, &write).await {
+                            Ok(()) => {
+                                let set = ChangeSet { events: vec![*event], ..ChangeSet::default() };
+                                Self::apply_sets(&mut tx, std::slice::from_ref(&set), &mut next, &mut head, signer.as_deref(), &audit).await
+                            }
+                            Err(e) => Err(e),
+                        },
                         Work::OpenEpoch(epoch) => match Self::append_epoch(&mut tx, *epoch, &mut next, &mut head).await {
                             Ok((seq, new_signer)) => {
                                 signer = Some(Arc::clone(&new_signer));
@@ -558,6 +589,117 @@ macro_rules! store_impl {
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
                 Ok(())
+            }
+
+            async fn write_token(tx: &mut sqlx::Transaction<'static, $db>, write: &TokenWrite) -> Result<(), StoreError> {
+                let done = match write {
+                    TokenWrite::Insert(t) => sqlx::query(
+                        "INSERT INTO api_tokens (id, secret_hash, role, subject, created_ns, expires_ns, revoked) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&t.id)
+                    .bind(&t.secret_hash)
+                    .bind(&t.role)
+                    .bind(&t.subject)
+                    .bind(t.created_ns)
+                    .bind(t.expires_ns)
+                    .bind(t.revoked)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?,
+                    TokenWrite::Revoke(id) => sqlx::query("UPDATE api_tokens SET revoked = TRUE WHERE id = $1 AND NOT revoked")
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?,
+                };
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("no such (unrevoked) token".into()));
+                }
+                Ok(())
+            }
+
+            /// Changes an API token and records `event`, in one transaction.
+            pub async fn token_write(&self, write: TokenWrite, event: RegistryEvent) -> Result<u64, StoreError> {
+                self.committer.token(write, event).await
+            }
+
+            /// An API token by id.
+            pub async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
+                let row: Option<(String, String, String, String, i64, Option<i64>, bool)> = sqlx::query_as(
+                    "SELECT id, secret_hash, role, subject, created_ns, expires_ns, revoked FROM api_tokens WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+                Ok(row.map(|(id, secret_hash, role, subject, created_ns, expires_ns, revoked)| TokenRow {
+                    id,
+                    secret_hash,
+                    role,
+                    subject,
+                    created_ns,
+                    expires_ns,
+                    revoked,
+                }))
+            }
+
+            /// Number of API tokens (to know whether to bootstrap an admin).
+            pub async fn token_count(&self) -> Result<u64, StoreError> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.read).await.map_err(db)?;
+                uint(n)
+            }
+
+            /// Stores an issued challenge (its nonce must be new).
+            pub async fn insert_challenge(&self, c: &ChallengeRow) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO challenges (id, nonce, lot_id, verifier, request, issued_ns, expires_ns, used) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE)",
+                )
+                .bind(&c.id)
+                .bind(&c.nonce)
+                .bind(&c.lot_id)
+                .bind(&c.verifier)
+                .bind(&c.request)
+                .bind(c.issued_ns)
+                .bind(c.expires_ns)
+                .execute(&self.write)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            /// Marks a challenge used and returns it — once: a second call (from any server
+            /// process) gets `None`, as does an expired challenge.
+            pub async fn take_challenge(&self, id: &str, now_ns: i64) -> Result<Option<ChallengeRow>, StoreError> {
+                let row: Option<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
+                    "UPDATE challenges SET used = TRUE WHERE id = $1 AND NOT used AND expires_ns > $2 \
+                     RETURNING id, nonce, lot_id, verifier, request, issued_ns, expires_ns",
+                )
+                .bind(id)
+                .bind(now_ns)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(db)?;
+                Ok(row.map(|(id, nonce, lot_id, verifier, request, issued_ns, expires_ns)| ChallengeRow {
+                    id,
+                    nonce,
+                    lot_id,
+                    verifier,
+                    request,
+                    issued_ns,
+                    expires_ns,
+                }))
+            }
+
+            /// Deletes challenges expired before `now_ns`; returns how many.
+            pub async fn purge_challenges(&self, now_ns: i64) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM challenges WHERE expires_ns <= $1")
+                    .bind(now_ns)
+                    .execute(&self.write)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected())
             }
 
             async fn lock_head(tx: &mut sqlx::Transaction<'static, $db>) -> Result<(u64, String), StoreError> {

@@ -30,8 +30,8 @@ pub type SigningGuard = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 /// What opening an epoch needs: the fresh audit key (moved in: it never leaves the store's
 /// memory), the long-term identity key that countersigns it, and what the epoch states.
 pub struct EpochJob {
-    /// The new P-384 audit key.
-    pub audit_key: SigningKey,
+    /// The new P-384 audit key (in memory, or non-extractable in a token).
+    pub audit_key: Box<dyn cphar_audit::AuditKey>,
     /// The registry's identity key.
     pub identity: Arc<SigningKey>,
     /// Self-tests, measurement, start time.
@@ -44,6 +44,8 @@ pub(crate) enum Work {
     Apply(Vec<ChangeSet>),
     /// Open an audit epoch.
     OpenEpoch(Box<EpochJob>),
+    /// Change an API token, with the event recording it.
+    Token(crate::service::TokenWrite, Box<RegistryEvent>),
 }
 
 /// Work and where its answer goes.
@@ -122,6 +124,17 @@ impl Committer {
 
     pub async fn apply(&self, sets: Vec<ChangeSet>) -> Result<Vec<u64>, StoreError> {
         self.submit(Work::Apply(sets)).await
+    }
+
+    pub async fn token(
+        &self,
+        write: crate::service::TokenWrite,
+        event: RegistryEvent,
+    ) -> Result<u64, StoreError> {
+        let seqs = self.submit(Work::Token(write, Box::new(event))).await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::Audit("token event not written".into()))
     }
 
     pub async fn open_epoch(&self, epoch: EpochJob) -> Result<u64, StoreError> {

@@ -16,10 +16,12 @@ mod backend;
 mod commit;
 mod migrate;
 mod plan;
+mod service;
 
 pub use backend::{PgStore, SqliteStore};
 pub use commit::{EpochJob, SigningGuard};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use service::{ChallengeRow, TokenRow, TokenWrite};
 
 use cphar_registry::event::StoredEvent;
 use cphar_registry::model::{
@@ -39,6 +41,15 @@ pub enum AnyStore {
 
 /// The SQLite file name inside a data directory.
 pub const SQLITE_FILE: &str = "registry.sqlite3";
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
+            AnyStore::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
 
 impl AnyStore {
     /// Opens (and migrates) the database at `url`: `postgres://…`/`postgresql://…`, or
@@ -117,6 +128,59 @@ impl AnyStore {
         }
     }
 
+    /// Changes an API token and records `event` in the same transaction.
+    pub async fn token_write(
+        &self,
+        write: TokenWrite,
+        event: cphar_registry::RegistryEvent,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self.token_write(write, event))
+    }
+
+    /// An API token by id.
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
+        dispatch!(self.token(id))
+    }
+
+    /// Number of API tokens.
+    pub async fn token_count(&self) -> Result<u64, StoreError> {
+        dispatch!(self.token_count())
+    }
+
+    /// Seals in a lifecycle state, by UID.
+    pub async fn seals_in_state(
+        &self,
+        state: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SealRecord>, StoreError> {
+        dispatch!(self.seals_in_state(state, after, limit))
+    }
+
+    /// Revoked and decommissioned bindings, by id.
+    pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
+        dispatch!(self.ended_bindings())
+    }
+
+    /// Stores an issued challenge.
+    pub async fn insert_challenge(&self, c: &ChallengeRow) -> Result<(), StoreError> {
+        dispatch!(self.insert_challenge(c))
+    }
+
+    /// Takes a challenge for use: once, while unexpired, across processes.
+    pub async fn take_challenge(
+        &self,
+        id: &str,
+        now_ns: i64,
+    ) -> Result<Option<ChallengeRow>, StoreError> {
+        dispatch!(self.take_challenge(id, now_ns))
+    }
+
+    /// Deletes expired challenges.
+    pub async fn purge_challenges(&self, now_ns: i64) -> Result<u64, StoreError> {
+        dispatch!(self.purge_challenges(now_ns))
+    }
+
     /// Closes the connections.
     pub async fn close(&self) {
         match self {
@@ -124,15 +188,6 @@ impl AnyStore {
             AnyStore::Postgres(s) => s.close().await,
         }
     }
-}
-
-macro_rules! dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
-            AnyStore::Postgres(s) => s.$method($($arg),*).await,
-        }
-    };
 }
 
 impl Store for AnyStore {

@@ -25,6 +25,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "audit_chain",
         sql: include_str!("../migrations/sqlite/0002_audit_chain.sql"),
     },
+    Migration {
+        version: 3,
+        name: "service",
+        sql: include_str!("../migrations/sqlite/0003_service.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -38,6 +43,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 2,
         name: "audit_chain",
         sql: include_str!("../migrations/postgres/0002_audit_chain.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "service",
+        sql: include_str!("../migrations/postgres/0003_service.sql"),
     },
 ];
 

@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     runtime
         .block_on(store.open_epoch(cphar_store::EpochJob {
-            audit_key,
+            audit_key: Box::new(audit_key),
             identity,
             start,
         }))

@@ -1,237 +1,653 @@
-//! `cphar demo`: a guided run of the binding protocol with real keys and signatures — seals
-//! provisioned, a lot's DID document published, challenges answered and verified, and the
-//! attacks the protocol refuses (replay, impostor seal, tampering, revocation, flooding).
-//!
-//! Every decision is printed with its result and reason code; the command exits 0 only if
-//! every decision is the one the protocol requires.
+//! `cphar demo`: the whole system end to end, over HTTP. Starts a server on SQLite in a
+//! temporary directory, provisions software seals, registers, inspects, binds, signs off and
+//! attests them, shows the attacks the protocol refuses, breaks one seal and retires another,
+//! prints the active reserve set, timestamps it (RFC 3161), verifies the audit log offline,
+//! then stops the server and removes everything.
 
-use anyhow::{Context, Result};
-use cphar_crypto::{Algorithm, SigningKey};
-use cphar_protocol::did::{MethodSpec, Revocation, document_json};
-use cphar_protocol::ratelimit::{RateLimitConfig, RateLimiter};
-use cphar_protocol::replay::NonceCache;
+use crate::http::{Answer, Client};
+use crate::provision::{self, Seal, Vendor};
+use anyhow::{Context, Result, anyhow, bail};
+use cphar_crypto::Algorithm;
 use cphar_protocol::seal::SoftwareSeal;
-use cphar_protocol::{
-    Bal, ChallengeParams, ChallengeRequest, ChallengeResponse, DeviceStatus, DidDocument, Outcome,
-    RevocationReason, TFP_1, Timestamp, VerifierPolicy, verify,
-};
+use cphar_protocol::{Bal, ChallengeRequest, Timestamp};
+use cphar_server::ServerConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
 use std::process::ExitCode;
 
-/// No options.
+/// Options of `cphar demo`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Extra lots registered, bound and attested in bulk (with progress bars).
+    #[arg(long, default_value_t = 12)]
+    lots: u32,
+}
 
-const VERIFIER: &str = "did:web:verifier.example";
+struct Tokens {
+    vendor: String,
+    inspector: String,
+    operator: String,
+    auditor: String,
+    verifier: String,
+}
 
 struct Demo {
-    policy: VerifierPolicy,
-    nonces: NonceCache,
-    all_as_expected: bool,
+    client: Client,
+    t: Tokens,
+}
+
+fn line(ok: bool, what: &str, answer: &str) {
+    println!("  {} {what:<58} {answer}", if ok { "✔" } else { "✘" });
+}
+
+fn outcome(a: &Answer) -> String {
+    if a.status >= 400 {
+        format!("{} {}", a.status, a.reason())
+    } else if let Some(r) = a.body.get("result").and_then(Value::as_str) {
+        match a.body.get("detail").and_then(Value::as_str) {
+            Some(d) => format!("{r} ({d})"),
+            None => r.to_owned(),
+        }
+    } else {
+        format!("{}", a.status)
+    }
 }
 
 impl Demo {
-    fn challenge(&self, did: &str, version: Option<&str>) -> Result<ChallengeRequest> {
-        Ok(ChallengeRequest::issue(ChallengeParams {
-            did: did.into(),
-            did_version: version.map(str::to_owned),
-            nonce: cphar_crypto::random_bytes::<32>()?.to_vec(),
-            timestamp: Timestamp::now_utc(),
-            verifier: VERIFIER.into(),
-            min_bal: Some(Bal::Bal2),
-            request_pbac: None,
-        })?)
+    async fn expect(&self, what: &str, a: Answer, want_ok: bool) -> Result<Answer> {
+        let ok = a.status < 400 && a.body.get("result").is_none_or(|r| r == "valid");
+        line(ok, what, &outcome(&a));
+        if ok != want_ok {
+            bail!("unexpected answer to '{what}': {} {}", a.status, a.body);
+        }
+        Ok(a)
     }
 
-    /// Verifies, then enforces single use of the nonce, and prints the decision.
-    fn decide(
-        &mut self,
-        what: &str,
-        request: &ChallengeRequest,
-        response: &ChallengeResponse,
-        document: &DidDocument,
-        expected: &str,
-    ) {
-        let now = Timestamp::now_utc();
-        let outcome: Outcome = verify(request, response, document, &self.policy, now, None);
-        let (result, detail) = if outcome.result.is_valid() {
-            match self.nonces.check_and_remember(request.nonce_bytes(), now) {
-                Ok(()) => ("valid".to_owned(), "-".to_owned()),
-                Err(e) => ("refused".to_owned(), e.code().to_owned()),
+    async fn enroll(
+        &self,
+        seal: &Seal,
+        lot: &str,
+        commodity: (&str, &str, &str, &str),
+        quiet: bool,
+    ) -> Result<()> {
+        let steps: [(&str, &str, &str, Value); 4] = [
+            (
+                "register seal",
+                "/seals",
+                &self.t.vendor,
+                seal.registration.clone(),
+            ),
+            (
+                "inspect lot",
+                "/inspections",
+                &self.t.inspector,
+                provision::inspection(
+                    lot,
+                    &seal.uid,
+                    commodity.0,
+                    commodity.1,
+                    commodity.2,
+                    commodity.3,
+                ),
+            ),
+            (
+                "record custody",
+                "/custody",
+                &self.t.operator,
+                json!({"lotId": lot, "holder": "Brinks courier 42", "action": "transferred"}),
+            ),
+            (
+                "bind",
+                &format!("/lots/{lot}/bind"),
+                &self.t.operator,
+                json!({}),
+            ),
+        ];
+        for (what, path, token, body) in steps {
+            let a = self.client.post(path, token, &body).await?;
+            if quiet {
+                if a.status >= 400 {
+                    bail!("{what} {lot}: {} {}", a.status, a.body);
+                }
+            } else {
+                self.expect(
+                    &format!(
+                        "{what} {}",
+                        if what.contains("seal") {
+                            &seal.uid
+                        } else {
+                            lot
+                        }
+                    ),
+                    a,
+                    true,
+                )
+                .await?;
+            }
+        }
+        let a = self
+            .client
+            .post(
+                &format!("/lots/{lot}/sign-off"),
+                &self.t.auditor,
+                &json!({}),
+            )
+            .await?;
+        if quiet {
+            if a.status >= 400 {
+                bail!("sign-off {lot}: {} {}", a.status, a.body);
             }
         } else {
-            (
-                outcome.result.as_str().to_owned(),
-                outcome.detail.unwrap_or("-").to_owned(),
+            self.expect(&format!("auditor signs off {lot}"), a, true)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn challenge(&self, lot: &str) -> Result<(String, ChallengeRequest)> {
+        let a = self
+            .client
+            .post("/challenges", &self.t.verifier, &json!({"lotId": lot}))
+            .await?;
+        if a.status != 201 {
+            bail!("challenge {lot}: {} {}", a.status, a.body);
+        }
+        let id = a
+            .body
+            .get("challengeId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("no challenge id"))?
+            .to_owned();
+        let request =
+            ChallengeRequest::from_value(a.body.get("request").cloned().unwrap_or(Value::Null))?;
+        Ok((id, request))
+    }
+
+    async fn answer(&self, id: &str, response: &Value) -> Result<Answer> {
+        self.client
+            .send(
+                hyper::Method::POST,
+                &format!("/challenges/{id}/response"),
+                Some(&self.t.verifier),
+                "application/json",
+                response.to_string().into_bytes(),
             )
-        };
-        let ok = result == expected;
-        self.all_as_expected &= ok;
-        println!(
-            "  {:<44} {:<26} {:<24} {}",
-            what,
-            result,
-            detail,
-            if ok { "as required" } else { "UNEXPECTED" }
-        );
+            .await
+    }
+
+    async fn attest(&self, seal: &Seal, lot: &str, method: &str) -> Result<Answer> {
+        let (id, request) = self.challenge(lot).await?;
+        let response = respond(seal, &request, method)?;
+        self.answer(&id, &response).await
     }
 }
 
-/// Runs the command.
-pub fn run(_: Args) -> Result<ExitCode> {
-    let mut demo = Demo {
-        policy: VerifierPolicy::default(),
-        nonces: NonceCache::new(cphar_protocol::verify::DEFAULT_SKEW * 2, 100_000),
-        all_as_expected: true,
-    };
-    println!(
-        "CPHAR demo — UORA binding protocol with software seals (keys never leave the seal)\n"
-    );
+fn respond(seal: &Seal, request: &ChallengeRequest, method: &str) -> Result<Value> {
+    let key = cphar_crypto::SigningKey::from_pkcs8_der(&seal.key.to_pkcs8_der()?)?;
+    let soft = SoftwareSeal::new(key, method.to_owned(), Bal::Bal2);
+    let response = soft.respond(request, Timestamp::now_utc())?;
+    Ok(response.raw().clone())
+}
 
-    println!("1. Provisioning seals");
-    let gold_key = SigningKey::generate(Algorithm::Ed25519).context("key generation")?;
-    let grain_key = SigningKey::generate(Algorithm::EcdsaP256Sha256).context("key generation")?;
-    let impostor_key = SigningKey::generate(Algorithm::Ed25519).context("key generation")?;
-    for (name, key) in [
-        ("seal-gold (profile A, Ed25519)", &gold_key),
-        ("seal-grain (profile B, P-256)", &grain_key),
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(&format!("  {what:<30} {{bar:30}} {{pos}}/{{len}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+/// Runs the demo.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(demo(args))
+}
+
+async fn demo(args: Args) -> Result<ExitCode> {
+    println!("CPHAR demo — proof that sealed physical reserves are still there\n");
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let vendor = Vendor::new()?;
+    let vendors = dir.path().join("vendors.json");
+    std::fs::write(&vendors, vendor.trust_file())?;
+
+    // 1. The server.
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().join("data"),
+        vendors: Some(vendors),
+        rate_limit: 1000,
+        host: Some("reserve.example".into()),
+        ..ServerConfig::default()
+    };
+    let state = cphar_server::app::build_state(config)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    let admin = cphar_server::app::bootstrap_admin(&state)
+        .await
+        .map_err(|e| anyhow!(e))?
+        .ok_or_else(|| anyhow!("no admin token"))?;
+    let identity = state
+        .node
+        .identity
+        .as_ref()
+        .map(|k| k.verifying_key())
+        .ok_or_else(|| anyhow!("no identity key"))?;
+    let self_tests = state.node.self_tests.passed;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(cphar_server::app::serve(
+        state,
+        async {
+            let _ = stopped.await;
+        },
+        bound_tx,
+    ));
+    let addr = bound_rx.await.context("the server did not start")?;
+    println!(
+        "server      http://{addr} (SQLite in a temporary directory); self-tests {}",
+        if self_tests { "passed" } else { "FAILED" }
+    );
+    let client = Client::new(addr);
+
+    let mut t = Vec::new();
+    for (role, subject) in [
+        ("vendor", "acme-provisioning"),
+        ("inspector", "inspector-sgs-1"),
+        ("operator", "operator-1"),
+        ("auditor", "auditor-kpmg-1"),
+        ("verifier", "verifier-bank-1"),
     ] {
-        let thumb = key.verifying_key().to_jwk().thumbprint_b64()?;
-        println!("  {name:<32} JWK thumbprint {thumb}");
+        let a = client
+            .post(
+                "/tokens",
+                &admin,
+                &json!({"role": role, "subject": subject}),
+            )
+            .await?;
+        t.push(
+            a.body
+                .get("token")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("token for {role}: {}", a.body))?
+                .to_owned(),
+        );
     }
-
-    println!("\n2. Registry publishes the lots' DID documents (BAL-2, TFP-1)");
-    let gold_did = "did:web:registry.example:lots:GOLD-0001";
-    let grain_did = "did:web:registry.example:lots:GRAIN-0042";
-    let spec = |did: &str, key: &SigningKey, revoked: Option<Revocation>| MethodSpec {
-        id: format!("{did}#seal-1"),
-        controller: did.to_owned(),
-        jwk: key.verifying_key().to_jwk(),
-        bal: Bal::Bal2,
-        tfp: Some(TFP_1.to_owned()),
-        revoked,
-        pid: None,
-        pbac: None,
-        profile_c_risk_acceptance: None,
+    let [vendor_t, inspector, operator, auditor, verifier] =
+        <[String; 5]>::try_from(t).map_err(|_| anyhow!("tokens"))?;
+    let d = Demo {
+        client,
+        t: Tokens {
+            vendor: vendor_t,
+            inspector,
+            operator,
+            auditor,
+            verifier,
+        },
     };
-    let gold_doc = DidDocument::from_value(document_json(
-        gold_did,
-        1,
-        &[spec(gold_did, &gold_key, None)],
-    ))?;
-    let grain_doc = DidDocument::from_value(document_json(
-        grain_did,
-        1,
-        &[spec(grain_did, &grain_key, None)],
-    ))?;
-    println!("  {gold_did} (version 1)\n  {grain_did} (version 1)");
-
-    println!("\n3. Verifiers challenge the seals");
     println!(
-        "  {:<44} {:<26} {:<24} check",
-        "decision", "result", "reason code"
-    );
-    let gold_seal = SoftwareSeal::new(gold_key, format!("{gold_did}#seal-1"), Bal::Bal2);
-    let grain_seal = SoftwareSeal::new(grain_key, format!("{grain_did}#seal-1"), Bal::Bal2);
-    let req = demo.challenge(gold_did, None)?;
-    let resp = gold_seal.respond(&req, Timestamp::now_utc())?;
-    demo.decide(
-        "GOLD-0001 answers a fresh challenge",
-        &req,
-        &resp,
-        &gold_doc,
-        "valid",
-    );
-    demo.decide(
-        "the same answer replayed",
-        &req,
-        &resp,
-        &gold_doc,
-        "refused",
-    );
-    let req = demo.challenge(grain_did, Some("1"))?;
-    let resp = grain_seal.respond(&req, Timestamp::now_utc())?;
-    demo.decide(
-        "GRAIN-0042 answers (pinned version 1)",
-        &req,
-        &resp,
-        &grain_doc,
-        "valid",
+        "roles       vendor, inspector, operator, auditor, verifier (API tokens; only hashes stored)\n"
     );
 
-    println!("\n4. Attacks and failures");
-    let impostor = SoftwareSeal::new(impostor_key, format!("{gold_did}#seal-1"), Bal::Bal2);
-    let req = demo.challenge(gold_did, None)?;
-    let resp = impostor.respond(&req, Timestamp::now_utc())?;
-    demo.decide(
-        "an impostor seal answers for GOLD-0001",
-        &req,
-        &resp,
-        &gold_doc,
-        "invalid_signature",
-    );
-    let mut broken = SoftwareSeal::new(
-        SigningKey::from_pkcs8_pem(&gold_seal.key().to_pkcs8_pem()?)?,
-        format!("{gold_did}#seal-1"),
-        Bal::Bal2,
-    );
-    broken.set_status(DeviceStatus::Tampered);
-    let req = demo.challenge(gold_did, None)?;
-    let resp = broken.respond(&req, Timestamp::now_utc())?;
-    demo.decide(
-        "GOLD-0001 seal reports tampering",
-        &req,
-        &resp,
-        &gold_doc,
-        "verification_inconclusive",
-    );
-    let revoked = Some(Revocation {
-        timestamp: Timestamp::now_utc(),
-        reason: RevocationReason::TamperDetected,
-    });
-    let gold_doc_v2 = DidDocument::from_value(document_json(
-        gold_did,
-        2,
-        &[spec(gold_did, gold_seal.key(), revoked)],
-    ))?;
-    let req = demo.challenge(gold_did, None)?;
-    let resp = gold_seal.respond(&req, Timestamp::now_utc())?;
-    demo.decide(
-        "GOLD-0001 after revocation (version 2)",
-        &req,
-        &resp,
-        &gold_doc_v2,
-        "revoked_binding",
-    );
-    let req = demo.challenge(gold_did, Some("1"))?;
-    let resp = gold_seal.respond(&req, Timestamp::now_utc())?;
-    demo.decide(
-        "challenge pinned to a version not resolved",
-        &req,
-        &resp,
-        &gold_doc_v2,
-        "version_unavailable",
-    );
-
-    println!("\n5. Rate limiting (seed 002 §4.3.7: 10 per 60 s per verifier DID)");
-    let limiter = RateLimiter::new(RateLimitConfig::default());
-    let now = Timestamp::now_utc();
-    let accepted = (0..12)
-        .filter(|_| limiter.check(VERIFIER, now).is_ok())
-        .count();
-    let refused = limiter.check(VERIFIER, now).err();
-    println!(
-        "  13 challenges in one instant: {accepted} accepted, then refused with {} (retry after {})",
-        refused.map_or("-", |r| r.code()),
-        refused.map_or(String::from("-"), |r| r.retry_after.to_string())
-    );
-    demo.all_as_expected &= accepted == 10 && refused.is_some();
-
-    println!();
-    if demo.all_as_expected {
-        println!("Every decision is the one the protocol requires.");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("Some decisions were not the required ones.");
-        Ok(ExitCode::from(1))
+    // 2. Enrollment of three lots, each step a decision.
+    println!("enrollment:");
+    let gold = vendor.seal("SEAL-GOLD-1", Algorithm::Ed25519, 1)?;
+    let grain = vendor.seal("SEAL-GRAIN-1", Algorithm::EcdsaP256Sha256, 2)?;
+    let pharma = vendor.seal("SEAL-PHARMA-1", Algorithm::Ed25519, 3)?;
+    d.enroll(
+        &gold,
+        "LOT-GOLD-7",
+        ("gold", "400.000", "troy_oz", "LBD 999.9"),
+        false,
+    )
+    .await?;
+    let a = d
+        .client
+        .post("/seals", &d.t.vendor, &gold.registration)
+        .await?;
+    d.expect("register SEAL-GOLD-1 again (same UID)", a, false)
+        .await?;
+    let mut clone = grain.registration.clone();
+    if let Some(obj) = clone.as_object_mut() {
+        obj.insert("uid".into(), json!("SEAL-CLONE-9"));
     }
+    d.client
+        .post("/seals", &d.t.vendor, &grain.registration)
+        .await?;
+    let a = d.client.post("/seals", &d.t.vendor, &clone).await?;
+    d.expect("register SEAL-GRAIN-1's key under another UID", a, false)
+        .await?;
+    let rogue = Vendor::new()?.seal("SEAL-ROGUE-1", Algorithm::Ed25519, 9)?;
+    let a = d
+        .client
+        .post("/seals", &d.t.vendor, &rogue.registration)
+        .await?;
+    d.expect("register a seal certified by an unknown CA", a, false)
+        .await?;
+    for (lot, seal, c) in [
+        (
+            "LOT-GRAIN-3",
+            &grain,
+            ("wheat", "2500.000", "t", "No. 1 CWRS"),
+        ),
+        (
+            "LOT-PHARMA-5",
+            &pharma,
+            ("insulin", "12000", "vial", "GMP-A"),
+        ),
+    ] {
+        let steps = [
+            (
+                "/inspections",
+                &d.t.inspector,
+                provision::inspection(lot, &seal.uid, c.0, c.1, c.2, c.3),
+            ),
+            (
+                "/custody",
+                &d.t.operator,
+                json!({"lotId": lot, "holder": "warehouse-4", "action": "stored"}),
+            ),
+            (
+                &format!("/lots/{lot}/bind") as &str,
+                &d.t.operator,
+                json!({}),
+            ),
+        ];
+        if seal.uid != grain.uid {
+            d.client
+                .post("/seals", &d.t.vendor, &seal.registration)
+                .await?;
+        }
+        for (path, token, body) in steps {
+            let a = d.client.post(path, token, &body).await?;
+            if a.status >= 400 {
+                bail!("{path}: {} {}", a.status, a.body);
+            }
+        }
+        line(
+            true,
+            &format!("register, inspect, custody, bind {lot}"),
+            "201",
+        );
+    }
+    let a = d
+        .client
+        .post("/lots/LOT-GRAIN-3/sign-off", &d.t.operator, &json!({}))
+        .await?;
+    d.expect("an operator token signs off LOT-GRAIN-3", a, false)
+        .await?;
+    // The same person holding an auditor token still may not approve their own binding.
+    let twin = d
+        .client
+        .post(
+            "/tokens",
+            &admin,
+            &json!({"role": "auditor", "subject": "operator-1"}),
+        )
+        .await?;
+    let twin = twin
+        .body
+        .get("token")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let a = d
+        .client
+        .post("/lots/LOT-GRAIN-3/sign-off", &twin, &json!({}))
+        .await?;
+    d.expect(
+        "operator-1, as auditor, signs off its own binding",
+        a,
+        false,
+    )
+    .await?;
+    for lot in ["LOT-GRAIN-3", "LOT-PHARMA-5"] {
+        let a = d
+            .client
+            .post(&format!("/lots/{lot}/sign-off"), &d.t.auditor, &json!({}))
+            .await?;
+        d.expect(&format!("auditor signs off {lot}"), a, true)
+            .await?;
+    }
+
+    // 3. Bulk: more lots, with progress bars.
+    let mut bulk = Vec::new();
+    let b = bar(u64::from(args.lots), "provisioning seals");
+    for i in 0..args.lots {
+        bulk.push((
+            vendor.seal(
+                &format!("SEAL-BULK-{i:03}"),
+                Algorithm::Ed25519,
+                100 + u64::from(i),
+            )?,
+            format!("LOT-BULK-{i:03}"),
+        ));
+        b.inc(1);
+    }
+    b.finish();
+    let b = bar(u64::from(args.lots), "enrolling lots");
+    for (seal, lot) in &bulk {
+        d.enroll(seal, lot, ("silver", "1000.0", "troy_oz", "999"), true)
+            .await?;
+        b.inc(1);
+    }
+    b.finish();
+
+    // 4. Attestation.
+    println!("\nattestation (challenge → seal signs → verify):");
+    let method = |lot: &str| format!("did:web:reserve.example:lots:{lot}#seal-1");
+    for (seal, lot) in [
+        (&gold, "LOT-GOLD-7"),
+        (&grain, "LOT-GRAIN-3"),
+        (&pharma, "LOT-PHARMA-5"),
+    ] {
+        let a = d.attest(seal, lot, &method(lot)).await?;
+        d.expect(&format!("{lot} attested by {}", seal.uid), a, true)
+            .await?;
+    }
+    let b = bar(u64::from(args.lots), "attesting bulk lots");
+    for (seal, lot) in &bulk {
+        let a = d.attest(seal, lot, &method(lot)).await?;
+        if a.body.get("result").and_then(Value::as_str) != Some("valid") {
+            bail!("bulk attestation of {lot}: {}", a.body);
+        }
+        b.inc(1);
+    }
+    b.finish();
+
+    println!("\nattacks:");
+    let (id, request) = d.challenge("LOT-GOLD-7").await?;
+    let response = respond(&gold, &request, &method("LOT-GOLD-7"))?;
+    d.expect("genuine answer", d.answer(&id, &response).await?, true)
+        .await?;
+    d.expect(
+        "the same answer replayed",
+        d.answer(&id, &response).await?,
+        false,
+    )
+    .await?;
+    let impostor = vendor.seal("SEAL-IMPOSTOR", Algorithm::Ed25519, 77)?;
+    let a = d
+        .attest(&impostor, "LOT-GOLD-7", &method("LOT-GOLD-7"))
+        .await?;
+    d.expect("an impostor device answers for LOT-GOLD-7", a, false)
+        .await?;
+    let (id, request) = d.challenge("LOT-PHARMA-5").await?;
+    let mut forged = respond(&pharma, &request, &method("LOT-PHARMA-5"))?;
+    if let Some(obj) = forged.as_object_mut() {
+        obj.insert(
+            "nonce".into(),
+            json!(cphar_crypto::b64::encode(
+                &cphar_crypto::random_bytes::<32>()?
+            )),
+        );
+    }
+    d.expect(
+        "an answer to another nonce (relay of an old challenge)",
+        d.answer(&id, &forged).await?,
+        false,
+    )
+    .await?;
+
+    // 5. Break one, retire one.
+    println!("\nlifecycle:");
+    let a = d
+        .client
+        .post(
+            "/lots/LOT-GOLD-7/revoke",
+            &d.t.operator,
+            &json!({"reason": "tamper_detected"}),
+        )
+        .await?;
+    d.expect("tamper detected on SEAL-GOLD-1 → Broken", a, true)
+        .await?;
+    let a = d.attest(&gold, "LOT-GOLD-7", &method("LOT-GOLD-7")).await?;
+    d.expect("the broken seal answers a new challenge", a, false)
+        .await?;
+    let a = d
+        .client
+        .post(
+            "/lots/LOT-GRAIN-3/retire",
+            &d.t.operator,
+            &json!({"reason": "device_replacement"}),
+        )
+        .await?;
+    d.expect("SEAL-GRAIN-1 retired (device_replacement)", a, true)
+        .await?;
+    let a = d
+        .client
+        .post(
+            "/lots/LOT-GRAIN-3/retire",
+            &d.t.operator,
+            &json!({"reason": "device_replacement"}),
+        )
+        .await?;
+    d.expect("retire it again", a, false).await?;
+
+    // 6. The active reserve set, timestamped.
+    let a = d.client.get("/reserve/active?limit=1000", None).await?;
+    let lots = a
+        .body
+        .get("lots")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    println!("\nactive reserve set ({} lots):", lots.len());
+    println!(
+        "  {:<14} {:<10} {:>12} {:<8} {:<12}",
+        "LOT", "COMMODITY", "QUANTITY", "UNIT", "GRADE"
+    );
+    for l in lots.iter().take(8) {
+        let s = |k: &str| l.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let q = |k: &str| {
+            l.pointer(&format!("/quantity/{k}"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        println!(
+            "  {:<14} {:<10} {:>12} {:<8} {:<12}",
+            s("lotId"),
+            s("commodity"),
+            q("amount"),
+            q("unit"),
+            s("grade")
+        );
+    }
+    if lots.len() > 8 {
+        println!("  … and {} more", lots.len() - 8);
+    }
+    let ids: Vec<&str> = lots
+        .iter()
+        .filter_map(|l| l.get("lotId").and_then(Value::as_str))
+        .collect();
+    if ids.contains(&"LOT-GOLD-7") || ids.contains(&"LOT-GRAIN-3") || !ids.contains(&"LOT-PHARMA-5")
+    {
+        bail!("the active reserve set is wrong: {ids:?}");
+    }
+    let report = cphar_jcs::canonicalize(&a.body)?;
+    let imprint = cphar_tsa::MessageImprint::of_data(cphar_tsa::HashAlg::Sha256, &report);
+    let query = cphar_tsa::make_request(
+        &imprint,
+        Some(&cphar_crypto::random_bytes::<8>()?),
+        true,
+        None,
+    )?;
+    let tsr = d
+        .client
+        .send(
+            hyper::Method::POST,
+            "/tsa",
+            None,
+            "application/timestamp-query",
+            query,
+        )
+        .await?;
+    let chain = d.client.get("/tsa/certificate", None).await?;
+    let certs = cphar_tsa::certs_from_pem(&String::from_utf8_lossy(&chain.bytes))?;
+    let anchors = cphar_tsa::TrustAnchors::from_der(
+        certs
+            .get(certs.len().saturating_sub(1)..)
+            .unwrap_or_default(),
+    )?;
+    let now = cphar_tsa::UnixTime::from_system_time(std::time::SystemTime::now())
+        .ok_or_else(|| anyhow!("time"))?;
+    let stamp = cphar_tsa::verify_token(
+        &tsr.bytes,
+        &cphar_tsa::TokenCheck::for_data(&report),
+        &anchors,
+        now,
+    )?;
+    println!(
+        "  report timestamped (RFC 3161): genTime {}, serial {}",
+        stamp.gen_time,
+        stamp.serial_hex()
+    );
+
+    // 7. The audit log, verified offline.
+    let mut export = Vec::new();
+    let mut from = 0u64;
+    loop {
+        let page = d
+            .client
+            .get(&format!("/audit/entries?from={from}&limit=10000"), None)
+            .await?;
+        let n = page.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        export.extend_from_slice(&page.bytes);
+        if n == 0 {
+            break;
+        }
+        from += n;
+    }
+    let verified = cphar_audit::verify_export(&export, Some(&identity))
+        .map_err(|e| anyhow!("audit log: {e}"))?;
+    let checkpoint = d.client.get("/audit/checkpoint", None).await?;
+    let proof = d.client.get("/audit/proof/1", None).await?;
+    cphar_audit::transparency::check_bundle(&proof.body, &identity, None)
+        .map_err(|e| anyhow!("proof: {e}"))?;
+    println!(
+        "\naudit log   {} entries verified offline (SHA-384 chain, P-384 signatures, {} epoch(s)); inclusion proof checked",
+        verified.entries,
+        verified.epochs.len()
+    );
+    println!(
+        "checkpoint  {}",
+        String::from_utf8_lossy(&checkpoint.bytes)
+            .lines()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+
+    // 8. Stop.
+    let _ = stop.send(());
+    server
+        .await
+        .map_err(|e| anyhow!("server: {e}"))?
+        .map_err(|e| anyhow!(e))?;
+    drop(dir);
+    println!("\nserver stopped; temporary data removed.");
+    Ok(ExitCode::SUCCESS)
 }

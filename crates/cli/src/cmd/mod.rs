@@ -8,4 +8,5 @@ pub mod jcs;
 pub mod keygen;
 pub mod registry;
 pub mod seal;
+pub mod serve;
 pub mod verify;

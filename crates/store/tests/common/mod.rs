@@ -129,7 +129,7 @@ pub async fn open_epoch(store: &AnyStore) -> u64 {
     };
     store
         .open_epoch(cphar_store::EpochJob {
-            audit_key,
+            audit_key: Box::new(audit_key),
             identity: Arc::new(identity_key()),
             start,
         })

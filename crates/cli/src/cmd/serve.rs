@@ -1,0 +1,180 @@
+//! `cphar serve`: the HTTP service. Options come from `--config FILE` (TOML), then the
+//! environment (`CPHAR_…`), then flags, the later overriding the earlier. At the first start
+//! an admin API token is created and written to `DATA_DIR/admin-token` (owner-only).
+
+use anyhow::{Context, Result, anyhow};
+use cphar_server::ServerConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `cphar serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file (TOML; every option below, snake_case).
+    #[arg(long, value_name = "FILE", env = "CPHAR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR", env = "CPHAR_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Data directory [default: ./cphar-data].
+    #[arg(long, value_name = "DIR", env = "CPHAR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (several servers may share one database).
+    #[arg(long, value_name = "URL", env = "CPHAR_DATABASE_URL")]
+    database_url: Option<String>,
+    /// did:web host of the registry [default: from --listen].
+    #[arg(long, value_name = "HOST", env = "CPHAR_HOST")]
+    host: Option<String>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE", env = "CPHAR_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", env = "CPHAR_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Vendor trust file.
+    #[arg(long, value_name = "FILE", env = "CPHAR_VENDORS")]
+    vendors: Option<PathBuf>,
+    /// Policy file.
+    #[arg(long, value_name = "FILE", env = "CPHAR_POLICY")]
+    policy: Option<PathBuf>,
+    /// Expected SHA-384 of this binary (software integrity self-test).
+    #[arg(long, value_name = "HEX", env = "CPHAR_EXPECTED_MEASUREMENT")]
+    expected_measurement: Option<String>,
+    /// Challenge skew tolerance, seconds [default: 300].
+    #[arg(long, value_name = "N", env = "CPHAR_SKEW_SECONDS")]
+    skew_seconds: Option<u64>,
+    /// Maximum challenge response time, ms (0: off) [default: 0].
+    #[arg(long, value_name = "MS", env = "CPHAR_MAX_RESPONSE_MS")]
+    max_response_ms: Option<u64>,
+    /// Attestation cadence, seconds [default: 3600].
+    #[arg(long, value_name = "N", env = "CPHAR_ATTESTATION_CADENCE_SECONDS")]
+    attestation_cadence_seconds: Option<u64>,
+    /// Scheduler period for cadence and re-enrollment checks, seconds (0: off) [default: 0].
+    #[arg(long, value_name = "N", env = "CPHAR_SCHEDULER_INTERVAL_SECONDS")]
+    scheduler_interval_seconds: Option<u64>,
+    /// Requests per window per verifier DID and per credential [default: 10].
+    #[arg(long, value_name = "N", env = "CPHAR_RATE_LIMIT")]
+    rate_limit: Option<u32>,
+    /// Rate limit window, seconds [default: 60].
+    #[arg(long, value_name = "N", env = "CPHAR_RATE_WINDOW_SECONDS")]
+    rate_window_seconds: Option<u64>,
+    /// Largest request body, bytes [default: 65536].
+    #[arg(long, value_name = "N", env = "CPHAR_BODY_LIMIT_BYTES")]
+    body_limit_bytes: Option<usize>,
+    /// TSA key (PKCS#8 PEM) [default: dev chain in the data directory].
+    #[arg(long, value_name = "FILE", env = "CPHAR_TSA_KEY")]
+    tsa_key: Option<PathBuf>,
+    /// TSA certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE", env = "CPHAR_TSA_CHAIN")]
+    tsa_chain: Option<PathBuf>,
+    /// Trusted clock tolerance, ms [default: 100].
+    #[arg(long, value_name = "MS", env = "CPHAR_CLOCK_TOLERANCE_MS")]
+    clock_tolerance_ms: Option<u64>,
+}
+
+impl Args {
+    /// The merged configuration.
+    pub fn config(&self) -> Result<ServerConfig> {
+        let mut c = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                ServerConfig::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+            }
+            None => ServerConfig::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone().into(); } )* };
+        }
+        set!(
+            listen,
+            data_dir,
+            database_url,
+            host,
+            tls_cert,
+            tls_key,
+            vendors,
+            policy,
+            expected_measurement
+        );
+        set!(
+            skew_seconds,
+            max_response_ms,
+            attestation_cadence_seconds,
+            scheduler_interval_seconds
+        );
+        set!(
+            rate_limit,
+            rate_window_seconds,
+            body_limit_bytes,
+            tsa_key,
+            tsa_chain,
+            clock_tolerance_ms
+        );
+        Ok(c)
+    }
+}
+
+/// The admin token file in the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// Runs the server until SIGINT / SIGTERM.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let state = cphar_server::app::build_state(config.clone())
+            .await
+            .map_err(|e| anyhow!(e))?;
+        if let Some(token) = cphar_server::app::bootstrap_admin(&state)
+            .await
+            .map_err(|e| anyhow!(e))?
+        {
+            let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+            cphar_server::node::write_secret(&path, format!("{token}\n").as_bytes())
+                .map_err(|e| anyhow!("{e}"))?;
+            eprintln!(
+                "cphar: first start: admin API token written to {}",
+                path.display()
+            );
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(cphar_server::app::serve(state, shutdown_signal(), tx));
+        if let Ok(addr) = rx.await {
+            eprintln!(
+                "cphar: serving on {}://{addr}",
+                if config.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                }
+            );
+        }
+        server
+            .await
+            .map_err(|e| anyhow!("server task failed: {e}"))?
+            .map_err(|e| anyhow!(e))?;
+        eprintln!("cphar: stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,184 @@
+//! The router, its middleware, and `serve` (plain or TLS, graceful shutdown).
+
+use crate::config::ServerConfig;
+use crate::metrics::RequestLabels;
+use crate::node::{Node, NodeConfig};
+use crate::routes as r;
+use crate::state::AppState;
+use crate::tsa::TsaService;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The API router over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(r::health))
+        .route("/ready", get(r::ready))
+        .route("/metrics", get(r::metrics))
+        .route("/openapi.json", get(r::openapi))
+        .route("/lots/{id}/did.json", get(r::did_document))
+        .route("/reserve/active", get(r::active))
+        .route("/status/revocations", get(r::revocations))
+        .route("/audit/entries", get(r::audit_entries))
+        .route("/audit/checkpoint", get(r::audit_checkpoint))
+        .route("/audit/proof/{seq}", get(r::audit_proof))
+        .route("/audit/consistency", get(r::audit_consistency))
+        .route("/tsa/certificate", get(r::tsa_certificate))
+        .route("/tsa", post(r::tsa))
+        .route("/seals", post(r::register_seal))
+        .route("/seals/{uid}", get(r::get_seal))
+        .route("/inspections", post(r::inspect))
+        .route("/custody", post(r::custody))
+        .route("/lots/{id}", get(r::get_lot))
+        .route("/lots/{id}/bind", post(r::bind))
+        .route("/lots/{id}/sign-off", post(r::sign_off))
+        .route("/lots/{id}/revoke", post(r::revoke))
+        .route("/lots/{id}/retire", post(r::retire))
+        .route("/lots/{id}/rebind", post(r::rebind))
+        .route("/lots/{id}/decommission", post(r::decommission))
+        .route("/lots/{id}/close-cycle", post(r::close_cycle))
+        .route("/lots/{id}/reenroll", post(r::reenroll))
+        .route("/challenges", post(r::issue_challenge))
+        .route("/challenges/{id}/response", post(r::answer_challenge))
+        .route("/tokens", post(r::create_token))
+        .route("/tokens/{id}", delete(r::revoke_token))
+        .route("/authority/revoke", post(r::revoke_authority))
+        .route("/authority/expire", post(r::expire_authority))
+        .route("/policy", get(r::get_policy).put(r::put_policy))
+        .fallback(r::not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+async fn method_not_allowed() -> crate::problem::Problem {
+    crate::problem::Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+async fn count_requests(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(req).await;
+    s.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// Starts the node and its state from a server configuration.
+pub async fn build_state(config: ServerConfig) -> Result<Arc<AppState>, String> {
+    let mut node_config = NodeConfig::new(config.data_dir.clone(), config.did_host());
+    node_config.database_url.clone_from(&config.database_url);
+    node_config.vendors.clone_from(&config.vendors);
+    node_config
+        .expected_measurement
+        .clone_from(&config.expected_measurement);
+    node_config.clock.tolerance =
+        std::time::Duration::from_millis(config.clock_tolerance_ms.max(1));
+    let node = Node::start(node_config)
+        .await
+        .map_err(|e| format!("start-up failed ({}): {e}", e.code()))?;
+    let tsa = TsaService::load(
+        &node,
+        config.tsa_key.as_deref(),
+        config.tsa_chain.as_deref(),
+    )?;
+    let policy = match &config.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let engine = if path.extension().is_some_and(|e| e == "json") {
+                cphar_policy::PolicyEngine::from_json(&text)
+            } else {
+                cphar_policy::PolicyEngine::from_toml(&text)
+            };
+            Some(engine.map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    Ok(Arc::new(AppState::new(node, config, tsa, policy)))
+}
+
+/// Creates the first admin token when the registry has none; returns it (shown once).
+pub async fn bootstrap_admin(state: &AppState) -> Result<Option<String>, String> {
+    let store = state.node.registry.store();
+    if store.token_count().await.map_err(|e| e.to_string())? > 0 {
+        return Ok(None);
+    }
+    let now = state.now().map_err(|p| p.detail)?;
+    let (text, _) = r::issue_token_record(
+        state,
+        crate::auth::Role::Admin,
+        "admin",
+        now,
+        None,
+        "registry",
+    )
+    .await
+    .map_err(|p| p.detail)?;
+    Ok(Some(text))
+}
+
+/// Serves until `shutdown` completes. Returns the bound address through `bound`.
+pub async fn serve(
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    bound: tokio::sync::oneshot::Sender<SocketAddr>,
+) -> Result<(), String> {
+    let config = state.config.clone();
+    let app = router(Arc::clone(&state)).into_make_service();
+    let handle = axum_server::Handle::new();
+    let graceful = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        graceful.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let _ = bound.send(addr);
+    let maintenance = tokio::spawn(crate::scheduler::run(Arc::clone(&state)));
+    let result = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| format!("TLS configuration: {e}"))?;
+            axum_server::from_tcp_rustls(listener, tls)
+                .map_err(|e| e.to_string())?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        (None, None) => {
+            axum_server::from_tcp(listener)
+                .map_err(|e| e.to_string())?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        _ => return Err("tls_cert and tls_key go together".into()),
+    };
+    maintenance.abort();
+    state.node.close().await;
+    result.map_err(|e| e.to_string())
+}

@@ -1,0 +1,141 @@
+//! Roles and API tokens. A token is `cphar_<id>.<secret>`: the id finds the stored record,
+//! only the SHA-256 of the secret is stored, compared in constant time. Tokens are shown once,
+//! expire, and can be revoked; every creation and revocation is an audit event.
+
+use crate::problem::Problem;
+use axum::http::{HeaderMap, StatusCode, header};
+use cphar_protocol::Timestamp;
+use cphar_store::{AnyStore, TokenRow};
+use subtle::ConstantTimeEq;
+
+cphar_protocol::wire_enum! {
+    /// Who may call what.
+    Role {
+        /// Registers seals (seed 001 provisioning).
+        Vendor => "vendor",
+        /// Records inspections and custody.
+        Inspector => "inspector",
+        /// Binds, revokes, retires, rebinds, decommissions; records custody.
+        Operator => "operator",
+        /// Signs bindings off; reads everything.
+        Auditor => "auditor",
+        /// Challenges seals.
+        Verifier => "verifier",
+        /// Manages tokens, policy and the Enrollment Authority.
+        Admin => "admin",
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Token id (the credential, for rate limiting).
+    pub token_id: String,
+    /// Role.
+    pub role: Role,
+    /// Identity acting (recorded as the actor of registry events).
+    pub subject: String,
+}
+
+/// Prefix of every token.
+pub const TOKEN_PREFIX: &str = "cphar_";
+
+/// A freshly made token: the secret text (shown once) and the row to store.
+pub fn new_token(
+    role: Role,
+    subject: &str,
+    now: Timestamp,
+    expires: Option<Timestamp>,
+) -> Result<(String, TokenRow), Problem> {
+    let id =
+        cphar_crypto::random_bytes::<8>().map_err(|e| Problem::unavailable("rng_failure", e))?;
+    let secret =
+        cphar_crypto::random_bytes::<32>().map_err(|e| Problem::unavailable("rng_failure", e))?;
+    let id = hex(&id);
+    let secret = cphar_crypto::b64::encode(&secret);
+    let row = TokenRow {
+        id: id.clone(),
+        secret_hash: hex(&cphar_crypto::sha256(secret.as_bytes())),
+        role: role.as_str().to_owned(),
+        subject: subject.to_owned(),
+        created_ns: nanos(now),
+        expires_ns: expires.map(nanos),
+        revoked: false,
+    };
+    Ok((format!("{TOKEN_PREFIX}{id}.{secret}"), row))
+}
+
+/// Authenticates the `Authorization: Bearer` header against the store.
+pub async fn authenticate(
+    headers: &HeaderMap,
+    store: &AnyStore,
+    now: Timestamp,
+) -> Result<Caller, Problem> {
+    let unauthorized = |why: &str| Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", why);
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("an API token is required (Authorization: Bearer …)"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .and_then(|t| t.strip_prefix(TOKEN_PREFIX))
+        .ok_or_else(|| unauthorized("malformed Authorization header"))?;
+    let (id, secret) = token
+        .split_once('.')
+        .ok_or_else(|| unauthorized("malformed token"))?;
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(unauthorized("malformed token"));
+    }
+    let row = store.token(id).await.map_err(Problem::from)?;
+    // Compare something in every case so that unknown ids and wrong secrets cost the same.
+    let presented = hex(&cphar_crypto::sha256(secret.as_bytes()));
+    let stored = row
+        .as_ref()
+        .map_or_else(|| "0".repeat(64), |r| r.secret_hash.clone());
+    let matches: bool = presented.as_bytes().ct_eq(stored.as_bytes()).into();
+    let row = match row {
+        Some(r) if matches => r,
+        _ => return Err(unauthorized("unknown token")),
+    };
+    if row.revoked {
+        return Err(unauthorized("the token is revoked"));
+    }
+    if row.expires_ns.is_some_and(|e| nanos(now) >= e) {
+        return Err(unauthorized("the token has expired"));
+    }
+    let role = row
+        .role
+        .parse::<Role>()
+        .map_err(|_| unauthorized("the token has an unknown role"))?;
+    Ok(Caller {
+        token_id: row.id,
+        role,
+        subject: row.subject,
+    })
+}
+
+/// Refuses a caller whose role is not among `allowed` (403 with `role_not_allowed`).
+pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), Problem> {
+    if allowed.contains(&caller.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "role_not_allowed",
+            format!(
+                "this needs the role {}; the token is {}",
+                names.join(" or "),
+                caller.role
+            ),
+        ))
+    }
+}
+
+fn nanos(t: Timestamp) -> i64 {
+    i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    cphar_audit::entry::hex(bytes)
+}

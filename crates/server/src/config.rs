@@ -1,0 +1,90 @@
+//! Server configuration: a TOML file whose every option can also be given as a flag or an
+//! environment variable (the CLI merges them: flag > environment > file > default).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Every server option.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory (SQLite database, keys, vendor trust, TSA chain).
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (several servers may share it).
+    pub database_url: Option<String>,
+    /// did:web host of the registry (default: derived from `listen`).
+    pub host: Option<String>,
+    /// TLS certificate chain (PEM); TLS is on when both this and `tls_key` are set.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Vendor trust file.
+    pub vendors: Option<PathBuf>,
+    /// Policy file (TOML).
+    pub policy: Option<PathBuf>,
+    /// Expected SHA-384 of the server binary (hex) for the software integrity self-test.
+    pub expected_measurement: Option<String>,
+    /// Challenge skew tolerance (seed 002 §4.3.6), seconds.
+    pub skew_seconds: u64,
+    /// Maximum response time of a challenge (t1 − t0), milliseconds; 0 disables.
+    pub max_response_ms: u64,
+    /// Attestation cadence: a seal not attested for this long drops back to Sealed.
+    pub attestation_cadence_seconds: u64,
+    /// How often the scheduler runs (0 disables it).
+    pub scheduler_interval_seconds: u64,
+    /// Rate limit per verifier DID and per credential: requests per window.
+    pub rate_limit: u32,
+    /// Rate limit window, seconds.
+    pub rate_window_seconds: u64,
+    /// Largest accepted request body, bytes.
+    pub body_limit_bytes: usize,
+    /// TSA private key (PKCS#8 PEM); default: generated dev chain in the data directory.
+    pub tsa_key: Option<PathBuf>,
+    /// TSA certificate chain (PEM, leaf first).
+    pub tsa_chain: Option<PathBuf>,
+    /// Trusted clock drift tolerance, milliseconds.
+    pub clock_tolerance_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("cphar-data"),
+            database_url: None,
+            host: None,
+            tls_cert: None,
+            tls_key: None,
+            vendors: None,
+            policy: None,
+            expected_measurement: None,
+            skew_seconds: 300,
+            max_response_ms: 0,
+            attestation_cadence_seconds: 3600,
+            scheduler_interval_seconds: 0,
+            rate_limit: 10,
+            rate_window_seconds: 60,
+            body_limit_bytes: 64 * 1024,
+            tsa_key: None,
+            tsa_chain: None,
+            clock_tolerance_ms: 100,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML configuration file.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The did:web host: configured, or `127.0.0.1%3A8080` from the listen address.
+    pub fn did_host(&self) -> String {
+        self.host
+            .clone()
+            .unwrap_or_else(|| self.listen.to_string().replace(':', "%3A"))
+    }
+}

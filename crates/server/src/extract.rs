@@ -1,0 +1,112 @@
+//! Request extractors that answer with problem details: strict JSON bodies (content type,
+//! size, I-JSON, unknown members) and authenticated callers.
+
+use crate::auth::{self, Caller};
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// A JSON body, read but not yet judged: handlers authorize the caller first and only then
+/// [`JsonBody::parse`] it, so a caller without the role learns nothing about body validation.
+pub struct JsonBody(Result<Bytes, Problem>);
+
+impl JsonBody {
+    /// Parses strictly (content type, size, I-JSON), then into `T` (unknown members refused
+    /// where `T` says so).
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, Problem> {
+        let bytes = self.0?;
+        let value = cphar_jcs::parse(&bytes).map_err(|e| {
+            Problem::bad_request("malformed_json", format!("the body is not I-JSON: {e}"))
+        })?;
+        serde_json::from_value(value).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                e.to_string(),
+            )
+        })
+    }
+}
+
+impl FromRequest<Arc<AppState>> for JsonBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
+        Ok(JsonBody(raw_body(req, state, "application/json").await))
+    }
+}
+
+fn content_type_is(req_headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    req_headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+/// The raw bytes of a body of the given content type, within the size limit.
+pub async fn raw_body(
+    req: Request,
+    state: &Arc<AppState>,
+    content_type: &str,
+) -> Result<Bytes, Problem> {
+    if !content_type_is(req.headers(), content_type) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("the body must be {content_type}"),
+        ));
+    }
+    axum::body::to_bytes(req.into_body(), state.config.body_limit_bytes)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body exceeds {} bytes", state.config.body_limit_bytes),
+            )
+        })
+}
+
+/// The raw body of a given content type (RFC 3161 queries, ChallengeResponses kept as
+/// sent); like [`JsonBody`], judged only when the handler asks ([`RawBody::bytes`]).
+pub struct RawBody(Result<Bytes, Problem>);
+
+impl RawBody {
+    /// The bytes, or the content-type / size problem.
+    pub fn bytes(self) -> Result<Bytes, Problem> {
+        self.0
+    }
+}
+
+impl FromRequest<Arc<AppState>> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
+        let wanted = if req.uri().path() == "/tsa" {
+            "application/timestamp-query"
+        } else {
+            "application/json"
+        };
+        Ok(RawBody(raw_body(req, state, wanted).await))
+    }
+}
+
+/// An authenticated caller.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<Arc<AppState>> for Auth {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Problem> {
+        let now = state.now()?;
+        auth::authenticate(&parts.headers, state.node.registry.store(), now)
+            .await
+            .map(Auth)
+    }
+}

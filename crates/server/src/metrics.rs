@@ -1,0 +1,107 @@
+//! Prometheus metrics (`GET /metrics`): requests by route and status, decisions by reason code,
+//! attestation latency, audit log size. Label values are route templates and stable codes only:
+//! never an id, a DID or anything secret.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of `cphar_http_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Route template.
+    pub route: String,
+    /// HTTP status.
+    pub status: u16,
+}
+
+/// Labels of `cphar_decisions_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    /// What decided (`verification`, `policy`, `registry`, `tsa`).
+    pub kind: String,
+    /// The result or reason code.
+    pub reason_code: String,
+}
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Decisions.
+    pub decisions: Family<DecisionLabels, Counter>,
+    /// Seconds from challenge issue to verified response.
+    pub attestation_latency: Histogram,
+    /// Audit log entries.
+    pub audit_log_size: Gauge,
+}
+
+impl Metrics {
+    /// Registers everything.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("cphar");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        let attestation_latency = Histogram::new([
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
+        let audit_log_size = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "decisions",
+            "Decisions by kind and reason code",
+            decisions.clone(),
+        );
+        registry.register(
+            "attestation_latency_seconds",
+            "Challenge issue to verified response",
+            attestation_latency.clone(),
+        );
+        registry.register(
+            "audit_log_entries",
+            "Entries in the audit log",
+            audit_log_size.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            decisions,
+            attestation_latency,
+            audit_log_size,
+        }
+    }
+
+    /// Counts a decision.
+    pub fn decision(&self, kind: &str, reason_code: &str) {
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                kind: kind.to_owned(),
+                reason_code: reason_code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

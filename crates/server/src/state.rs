@@ -1,0 +1,106 @@
+//! Shared state of a running server: the node, configuration, limiters, TSA, metrics.
+
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::node::Node;
+use crate::problem::Problem;
+use crate::tsa::TsaService;
+use axum::http::StatusCode;
+use cphar_protocol::Timestamp;
+use cphar_protocol::ratelimit::{RateLimitConfig, RateLimiter};
+
+/// Everything a handler needs.
+pub struct AppState {
+    /// The started node (registry, module state, clock, identity).
+    pub node: Node,
+    /// Configuration.
+    pub config: ServerConfig,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Per verifier DID (seed 002 §4.3.7).
+    pub verifier_limiter: RateLimiter,
+    /// Per credential.
+    pub credential_limiter: RateLimiter,
+    /// The timestamp authority.
+    pub tsa: TsaService,
+    /// The registry's did:web host.
+    pub host: String,
+    /// The audit log's Merkle tree, kept up to date on demand.
+    pub tree: crate::transparency::TreeCache,
+    /// The policy engine (seed 001), when a policy is configured.
+    pub policy: Option<cphar_policy::PolicyStore>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        node: Node,
+        config: ServerConfig,
+        tsa: TsaService,
+        policy: Option<cphar_policy::PolicyEngine>,
+    ) -> Self {
+        let limits = RateLimitConfig {
+            limit: config.rate_limit.max(1),
+            window: time::Duration::seconds(
+                i64::try_from(config.rate_window_seconds.max(1)).unwrap_or(60),
+            ),
+            ..RateLimitConfig::default()
+        };
+        let host = config.did_host();
+        AppState {
+            node,
+            metrics: Metrics::new(),
+            verifier_limiter: RateLimiter::new(limits),
+            credential_limiter: RateLimiter::new(limits),
+            tsa,
+            host,
+            config,
+            tree: crate::transparency::TreeCache::default(),
+            policy: policy.map(cphar_policy::PolicyStore::new),
+        }
+    }
+
+    /// The trusted time, or 503 when the clock is out of tolerance.
+    pub fn now(&self) -> Result<Timestamp, Problem> {
+        self.node.clock.now_for_signing().map_err(|e| {
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "clock_out_of_tolerance",
+                e.to_string(),
+            );
+            p.retry_after = Some(1);
+            p
+        })
+    }
+
+    /// Refuses signing work in the module's error state.
+    pub fn ensure_operational(&self) -> Result<(), Problem> {
+        self.node.module.ensure_operational().map_err(|e| {
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.reason_code(),
+                "the service is in its error state and signs nothing",
+            )
+        })
+    }
+
+    /// Applies a rate limiter; 429 with `Retry-After` on excess.
+    pub fn limit(&self, limiter: &RateLimiter, key: &str, now: Timestamp) -> Result<(), Problem> {
+        limiter.check(key, now).map_err(|e| {
+            self.metrics.decision("rate_limit", "rate_limited");
+            let secs = u64::try_from(e.retry_after.whole_seconds())
+                .unwrap_or(1)
+                .max(1);
+            let mut p = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many requests; retry after {secs} s (backoff level {})",
+                    e.strikes
+                ),
+            );
+            p.retry_after = Some(secs);
+            p
+        })
+    }
+}
