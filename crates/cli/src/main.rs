@@ -40,6 +40,9 @@ enum Command {
     Registry(cmd::registry::Args),
     /// Run the HTTP service (API, verifier, TSA, audit log).
     Serve(cmd::serve::Args),
+    /// RFC 3161 timestamps: make requests, verify replies.
+    #[command(subcommand)]
+    Ts(cmd::ts::Command),
     /// Act as a software seal.
     #[command(subcommand)]
     Seal(cmd::seal::Command),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Registry(args) => cmd::registry::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Seal(c) => cmd::seal::run(c),
+        Command::Ts(c) => cmd::ts::run(c),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

@@ -157,6 +157,8 @@ wire_enum! {
         SensorOutOfLimits => "sensor_out_of_limits",
         /// The BAL-4 attestation is overdue: now is past `nextExpectedBy` plus drift.
         ContinuousAttestationGap => "continuous_attestation_gap",
+        /// The device did not answer within the transport timeout (transport drivers).
+        DeviceNoAnswer => "device_no_answer",
     }
 }
 

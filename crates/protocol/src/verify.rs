@@ -135,6 +135,21 @@ impl Outcome {
         }
     }
 
+    /// The outcome a transport driver records when the device gave no answer in time
+    /// (`device_unreachable`): the procedure never ran.
+    pub fn unreachable(request: &[u8], now: Timestamp) -> Self {
+        let mut o = Outcome::new(now);
+        if let Ok(r) = ChallengeRequest::from_json(request) {
+            o.object_did = Some(r.did().to_owned());
+            o.verifier_did = Some(r.verifier().to_owned());
+        }
+        o.fail(
+            ResultCode::DeviceUnreachable,
+            Detail::DeviceNoAnswer.as_str(),
+            "the device did not answer within the transport timeout".to_owned(),
+        )
+    }
+
     fn fail(mut self, result: ResultCode, detail: &'static str, explanation: String) -> Self {
         self.result = result;
         self.detail = Some(detail);

@@ -8,9 +8,11 @@
 //!   [`problem`] RFC 9457 errors, [`openapi`] the API document;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
+//!   [`agent`] — challenging seals that expose a network transport;
 //! * [`metrics`] — Prometheus metrics; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -171,14 +171,9 @@ impl Node {
         }));
 
         let epoch = if config.writable {
+            let audit_key = audit_key()?;
             let identity = identity.as_ref().ok_or_else(|| {
                 StartError::Config(format!("no identity key in {}", config.data_dir.display()))
-            })?;
-            let audit_key = SigningKey::generate(Algorithm::EcdsaP384Sha384).map_err(|e| {
-                StartError::SelfTest {
-                    code: "pairwise_consistency_failed",
-                    detail: e.to_string(),
-                }
             })?;
             let started_at = clock
                 .now_for_signing()
@@ -189,7 +184,7 @@ impl Node {
                 started_at,
             };
             let job = EpochJob {
-                audit_key: Box::new(audit_key),
+                audit_key,
                 identity: Arc::clone(identity),
                 start,
             };
@@ -238,6 +233,30 @@ impl Node {
     pub async fn close(&self) {
         self.registry.store().close().await;
     }
+}
+
+/// The audit key of this epoch: non-extractable in a PKCS#11 token when one is configured
+/// (`CPHAR_PKCS11_MODULE`, `CPHAR_PKCS11_TOKEN`, `CPHAR_PKCS11_PIN`), else generated in
+/// memory. Either way it is fresh, P-384, passed its pairwise-consistency test, and written
+/// nowhere.
+fn audit_key() -> Result<Box<dyn cphar_audit::AuditKey>, StartError> {
+    if std::env::var_os(cphar_pkcs11::ENV_MODULE).is_some() {
+        let config = cphar_pkcs11::Pkcs11Config::from_env()
+            .map_err(|e| StartError::Config(format!("{}: {e}", e.reason_code())))?;
+        let key = cphar_pkcs11::Pkcs11AuditKey::generate(&config, "cphar-audit").map_err(|e| {
+            StartError::SelfTest {
+                code: e.reason_code(),
+                detail: e.to_string(),
+            }
+        })?;
+        return Ok(Box::new(key));
+    }
+    let key =
+        SigningKey::generate(Algorithm::EcdsaP384Sha384).map_err(|e| StartError::SelfTest {
+            code: "pairwise_consistency_failed",
+            detail: e.to_string(),
+        })?;
+    Ok(Box::new(key))
 }
 
 fn parse_measurement(

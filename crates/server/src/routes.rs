@@ -489,7 +489,6 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
     }
     s.limit(&s.credential_limiter, &c.token_id, now)?;
     s.limit(&s.verifier_limiter, &verifier, now)?;
-    let lot = s.node.registry.lot(&b.lot_id).await?;
     let min_bal = b
         .min_bal
         .map(|m| {
@@ -502,6 +501,21 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
             })
         })
         .transpose()?;
+    let (id, request) =
+        new_challenge(&s, &b.lot_id, verifier, min_bal, b.request_pbac, now).await?;
+    created(json!({"challengeId": id, "request": request.raw()}))
+}
+
+/// Issues and stores a challenge for `lot_id`; returns its id and the request.
+pub async fn new_challenge(
+    s: &AppState,
+    lot_id: &str,
+    verifier: String,
+    min_bal: Option<Bal>,
+    request_pbac: Option<bool>,
+    now: Timestamp,
+) -> Result<(String, ChallengeRequest), Problem> {
+    let lot = s.node.registry.lot(lot_id).await?;
     let nonce =
         cphar_crypto::random_bytes::<32>().map_err(|e| Problem::unavailable("rng_failure", e))?;
     let request = ChallengeRequest::issue(ChallengeParams {
@@ -511,7 +525,7 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
         timestamp: now,
         verifier: verifier.clone(),
         min_bal,
-        request_pbac: b.request_pbac,
+        request_pbac,
     })
     .map_err(|e| {
         Problem::new(
@@ -536,7 +550,7 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
         expires_ns: nanos(now).saturating_add(skew),
     };
     s.node.registry.store().insert_challenge(&row).await?;
-    created(json!({"challengeId": id, "request": request.raw()}))
+    Ok((id, request))
 }
 
 /// `POST /challenges/{id}/response` (verifier): verifies the ChallengeResponse (raw JSON, the
@@ -552,8 +566,22 @@ pub async fn answer_challenge(
     let body = body.bytes()?;
     let received = s.now()?;
     s.limit(&s.credential_limiter, &c.token_id, received)?;
+    ok(Value::Object(
+        verify_response(&s, &id, Some(&body), &c.subject, received).await?,
+    ))
+}
+
+/// Takes challenge `id` (once), verifies `body` (`None`: the device did not answer) at
+/// `received`, records the outcome, and returns the answer object.
+pub async fn verify_response(
+    s: &AppState,
+    id: &str,
+    body: Option<&[u8]>,
+    actor: &str,
+    received: Timestamp,
+) -> Result<serde_json::Map<String, Value>, Problem> {
     let store = s.node.registry.store();
-    let Some(challenge) = store.take_challenge(&id, nanos(received)).await? else {
+    let Some(challenge) = store.take_challenge(id, nanos(received)).await? else {
         s.metrics.decision("verification", "replay_refused");
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -577,34 +605,33 @@ pub async fn answer_challenge(
         }),
         ..VerifierPolicy::default()
     };
-    let outcome = cphar_protocol::verify_json(
-        challenge.request.as_bytes(),
-        &body,
-        document.to_string().as_bytes(),
-        &policy,
-        received,
-        Some(cphar_protocol::ResponseTiming { sent, received }),
-    );
+    let outcome = match body {
+        Some(body) => cphar_protocol::verify_json(
+            challenge.request.as_bytes(),
+            body,
+            document.to_string().as_bytes(),
+            &policy,
+            received,
+            Some(cphar_protocol::ResponseTiming { sent, received }),
+        ),
+        None => cphar_protocol::Outcome::unreachable(challenge.request.as_bytes(), received),
+    };
     s.metrics.decision("verification", outcome.result.as_str());
-    let latency = received.since(sent).as_seconds_f64();
-    s.metrics.attestation_latency.observe(latency.max(0.0));
+    s.metrics
+        .attestation_latency
+        .observe(received.since(sent).as_seconds_f64().max(0.0));
     let mut answer = serde_json::Map::new();
     if let Value::Object(m) = outcome.to_result_json() {
         answer = m;
     }
     if outcome.result == cphar_protocol::ResultCode::Valid {
-        let decision =
-            policy_decision(&s, &challenge.lot_id, &outcome, &c.subject, received).await?;
+        let decision = policy_decision(s, &challenge.lot_id, &outcome, actor, received).await?;
         let allowed = decision
             .as_ref()
             .is_none_or(|d| d.effect != cphar_policy::Effect::Deny);
         if allowed {
             // Sealed → Attested; the registry records it with its event.
-            let seal = s
-                .node
-                .registry
-                .record_attestation(&outcome, &c.subject)
-                .await?;
+            let seal = s.node.registry.record_attestation(&outcome, actor).await?;
             answer.insert("sealState".into(), json!(seal.state.as_str()));
         }
         if let Some(d) = decision {
@@ -614,10 +641,10 @@ pub async fn answer_challenge(
         let event = RegistryEvent {
             event_type: EventType::VerificationRecorded,
             subject: format!("lot:{}", challenge.lot_id),
-            actor: c.subject.clone(),
+            actor: actor.to_owned(),
             at: received,
             reason_code: Some(outcome.detail.unwrap_or(outcome.result.as_str()).to_owned()),
-            data: outcome.audit_event(&id),
+            data: outcome.audit_event(id),
         };
         store
             .apply(ChangeSet {
@@ -627,7 +654,7 @@ pub async fn answer_challenge(
             .await?;
     }
     answer.insert("challengeId".into(), json!(id));
-    ok(Value::Object(answer))
+    Ok(answer)
 }
 
 /// Asks the policy engine about a valid verification; deny and degrade decisions are audited.

@@ -2,6 +2,7 @@
 //!
 //! * validates the trusted clock and records every adjustment, rollback and tolerance breach
 //!   in the audit log (SS-5);
+//! * challenges seals that expose a network transport when their attestation is due;
 //! * closes the attestation cycle of seals whose last good attestation is older than the
 //!   cadence (Attested → Sealed: the lot is then reported `attestation_overdue`);
 //! * revokes bindings whose TFP-1 re-enrollment window has closed;
@@ -35,6 +36,7 @@ pub async fn run(state: Arc<AppState>) {
             .await;
         let every = state.config.scheduler_interval_seconds;
         if every > 0 && seconds.is_multiple_of(every) {
+            let _ = crate::agent::attest_due(&state).await;
             let _ = close_overdue_cycles(&state, now).await;
             let _ = state.node.registry.expire_reenrollments("scheduler").await;
         }

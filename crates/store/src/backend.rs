@@ -283,6 +283,29 @@ macro_rules! store_impl {
                 rows.iter().map(|(text,)| decode(text)).collect()
             }
 
+            /// Benchmark baseline: `n` single-row INSERTs, each its own durable transaction, in a
+            /// scratch table (no audit, no group commit). Returns the elapsed time.
+            pub async fn bare_durable_inserts(&self, n: u64) -> Result<std::time::Duration, StoreError> {
+                sqlx::raw_sql("CREATE TABLE IF NOT EXISTS bench_bare (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
+                    .execute(&self.write)
+                    .await
+                    .map_err(db)?;
+                sqlx::raw_sql("DELETE FROM bench_bare").execute(&self.write).await.map_err(db)?;
+                let payload = "x".repeat(400);
+                let started = std::time::Instant::now();
+                for i in 0..n {
+                    sqlx::query("INSERT INTO bench_bare (id, payload) VALUES ($1, $2)")
+                        .bind(int(i)?)
+                        .bind(&payload)
+                        .execute(&self.write)
+                        .await
+                        .map_err(db)?;
+                }
+                let elapsed = started.elapsed();
+                sqlx::raw_sql("DROP TABLE bench_bare").execute(&self.write).await.map_err(db)?;
+                Ok(elapsed)
+            }
+
             /// Bindings that are revoked or decommissioned, by id (the revocation status list).
             pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
                 let rows: Vec<(String,)> =

@@ -157,6 +157,11 @@ impl AnyStore {
         dispatch!(self.seals_in_state(state, after, limit))
     }
 
+    /// Benchmark baseline: `n` single-row durable transactions in a scratch table.
+    pub async fn bare_durable_inserts(&self, n: u64) -> Result<std::time::Duration, StoreError> {
+        dispatch!(self.bare_durable_inserts(n))
+    }
+
     /// Revoked and decommissioned bindings, by id.
     pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
         dispatch!(self.ended_bindings())

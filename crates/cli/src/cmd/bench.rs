@@ -25,6 +25,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Register and bind many seals/lots in SQLite or PostgreSQL; rows/s and lookup latency.
     Registry(super::bench_registry::Args),
+    /// Durable audit appends and offline log verification, beside bare insert/sign/verify.
+    Audit(super::bench_service::AuditArgs),
+    /// Audited RFC 3161 tokens per second over loopback HTTP.
+    Tsa(super::bench_service::LoadArgs),
+    /// Concurrent verifiers: challenge → seal → verify → audit over loopback HTTP.
+    Attest(super::bench_service::LoadArgs),
 }
 
 /// Options of `cphar bench verify`.
@@ -43,6 +49,9 @@ pub fn run(command: Command) -> Result<ExitCode> {
     let args = match command {
         Command::Verify(args) => args,
         Command::Registry(args) => return super::bench_registry::run(args),
+        Command::Audit(args) => return super::bench_service::audit(args),
+        Command::Tsa(args) => return super::bench_service::tsa(args),
+        Command::Attest(args) => return super::bench_service::attest(args),
     };
     let round = Duration::from_secs_f64(args.seconds.max(0.05));
     let rounds = args.rounds.max(1);

@@ -182,6 +182,49 @@ impl Demo {
     }
 }
 
+async fn wait_for_seal(d: &Demo, uid: &str, want: &str) -> Result<String> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        let a = d
+            .client
+            .get(&format!("/seals/{uid}"), Some(&d.t.operator))
+            .await?;
+        last = a
+            .body
+            .pointer("/seal/state")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(last)
+}
+
+async fn wait_for_event(d: &Demo, lot: &str, reason: &str) -> Result<bool> {
+    for _ in 0..150 {
+        let a = d
+            .client
+            .get(&format!("/lots/{lot}"), Some(&d.t.operator))
+            .await?;
+        let found = a
+            .body
+            .get("history")
+            .and_then(Value::as_array)
+            .is_some_and(|h| {
+                h.iter()
+                    .any(|e| e.get("reasonCode").and_then(Value::as_str) == Some(reason))
+            });
+        if found {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(false)
+}
+
 fn respond(seal: &Seal, request: &ChallengeRequest, method: &str) -> Result<Value> {
     let key = cphar_crypto::SigningKey::from_pkcs8_der(&seal.key.to_pkcs8_der()?)?;
     let soft = SoftwareSeal::new(key, method.to_owned(), Bal::Bal2);
@@ -219,6 +262,9 @@ async fn demo(args: Args) -> Result<ExitCode> {
         data_dir: dir.path().join("data"),
         vendors: Some(vendors),
         rate_limit: 1000,
+        scheduler_interval_seconds: 1,
+        // A short cadence so the scheduler's work shows within the demo.
+        attestation_cadence_seconds: 4,
         host: Some("reserve.example".into()),
         ..ServerConfig::default()
     };
@@ -525,6 +571,63 @@ async fn demo(args: Args) -> Result<ExitCode> {
         )
         .await?;
     d.expect("retire it again", a, false).await?;
+
+    // 5b. A seal with a network transport, attested by the registry's scheduler.
+    println!("\nnetwork seal (the registry's scheduler challenges it):");
+    let net = vendor.seal("SEAL-NET-1", Algorithm::Ed25519, 500)?;
+    let agent_seal = SoftwareSeal::new(
+        cphar_crypto::SigningKey::from_pkcs8_der(&net.key.to_pkcs8_der()?)?,
+        method("LOT-NET-1"),
+        Bal::Bal2,
+    );
+    let limiter = cphar_protocol::ratelimit::RateLimiter::new(
+        cphar_protocol::ratelimit::RateLimitConfig::default(),
+    );
+    let (agent_stop, agent_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (agent_addr, agent) =
+        crate::cmd::seal::spawn_agent(agent_seal, limiter, "127.0.0.1:0".parse()?, async {
+            let _ = agent_stopped.await;
+        })
+        .await?;
+    let mut registration = net.registration.clone();
+    if let Some(obj) = registration.as_object_mut() {
+        obj.insert(
+            "endpoint".into(),
+            json!(format!("http://{agent_addr}/challenge")),
+        );
+    }
+    let net = Seal {
+        registration,
+        ..net
+    };
+    d.enroll(
+        &net,
+        "LOT-NET-1",
+        ("platinum", "250.0", "troy_oz", "999.5"),
+        true,
+    )
+    .await?;
+    let state = wait_for_seal(&d, &net.uid, "attested").await?;
+    line(
+        state == "attested",
+        &format!("scheduler attested {} at http://{agent_addr}", net.uid),
+        &state,
+    );
+    let _ = agent_stop.send(());
+    let _ = agent.await;
+    let unreachable = wait_for_event(&d, "LOT-NET-1", "device_no_answer").await?;
+    line(
+        unreachable,
+        "seal agent stopped: the next scheduled challenge",
+        if unreachable {
+            "device_unreachable"
+        } else {
+            "no record"
+        },
+    );
+    if !unreachable {
+        bail!("the scheduler did not record the unreachable seal");
+    }
 
     // 6. The active reserve set, timestamped.
     let a = d.client.get("/reserve/active?limit=1000", None).await?;

@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_registry;
+pub mod bench_service;
 pub mod challenge;
 pub mod demo;
 pub mod jcs;
@@ -9,4 +10,5 @@ pub mod keygen;
 pub mod registry;
 pub mod seal;
 pub mod serve;
+pub mod ts;
 pub mod verify;

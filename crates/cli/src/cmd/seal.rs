@@ -13,6 +13,32 @@ use std::process::ExitCode;
 pub enum Command {
     /// Answer a ChallengeRequest: prints a ChallengeResponse signed over JCS(request as given).
     Respond(RespondArgs),
+    /// Run a seal agent: answers ChallengeRequests POSTed to `/challenge` over HTTP (the
+    /// network transport the registry's attestation scheduler uses).
+    Serve(ServeArgs),
+}
+
+/// Options of `cphar seal serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// The seal's private key (from `cphar keygen`).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The binding method id this key is registered under.
+    #[arg(long, value_name = "ID")]
+    binding_method: String,
+    /// The BAL the seal reports.
+    #[arg(long, value_name = "BAL-n", default_value = "BAL-2")]
+    bal: Bal,
+    /// The device status to report.
+    #[arg(long, value_name = "STATUS", default_value = "operational")]
+    status: DeviceStatus,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    listen: std::net::SocketAddr,
+    /// Challenges per minute per verifier DID (seed 002 §4.3.7: 10).
+    #[arg(long, default_value_t = 10)]
+    rate_limit: u32,
 }
 
 /// Options of `cphar seal respond`.
@@ -40,7 +66,10 @@ pub struct RespondArgs {
 
 /// Runs the command.
 pub fn run(command: Command) -> Result<ExitCode> {
-    let Command::Respond(args) = command;
+    let args = match command {
+        Command::Respond(args) => args,
+        Command::Serve(args) => return serve(args),
+    };
     let pem = io::read_file(&args.key)?;
     let pem = std::str::from_utf8(&pem)
         .with_context(|| format!("{} is not a PEM key file", args.key.display()))?;
@@ -63,4 +92,85 @@ pub fn run(command: Command) -> Result<ExitCode> {
         .context("the seal could not answer")?;
     println!("{}", response.raw());
     Ok(ExitCode::SUCCESS)
+}
+
+fn load_key(path: &std::path::Path) -> Result<SigningKey> {
+    let pem = io::read_file(path)?;
+    let pem = std::str::from_utf8(&pem)
+        .with_context(|| format!("{} is not a PEM key file", path.display()))?;
+    SigningKey::from_pkcs8_pem(pem)
+        .with_context(|| format!("{} is not a usable private key", path.display()))
+}
+
+struct Agent {
+    seal: SoftwareSeal,
+    limiter: cphar_protocol::ratelimit::RateLimiter,
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let mut seal = SoftwareSeal::new(load_key(&args.key)?, args.binding_method.clone(), args.bal);
+    seal.set_status(args.status);
+    let limiter =
+        cphar_protocol::ratelimit::RateLimiter::new(cphar_protocol::ratelimit::RateLimitConfig {
+            limit: args.rate_limit.max(1),
+            ..cphar_protocol::ratelimit::RateLimitConfig::default()
+        });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (addr, task) = spawn_agent(seal, limiter, args.listen, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        eprintln!(
+            "cphar: seal agent for {} on http://{addr}/challenge",
+            args.binding_method
+        );
+        task.await??;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Starts a seal agent on `listen` until `stop`; returns its address and task.
+pub async fn spawn_agent(
+    seal: SoftwareSeal,
+    limiter: cphar_protocol::ratelimit::RateLimiter,
+    listen: std::net::SocketAddr,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<Result<()>>)> {
+    let agent = std::sync::Arc::new(Agent { seal, limiter });
+    let app = axum::Router::new()
+        .route("/challenge", axum::routing::post(answer))
+        .with_state(agent);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await?;
+        Ok(())
+    });
+    Ok((addr, task))
+}
+
+async fn answer(
+    axum::extract::State(agent): axum::extract::State<std::sync::Arc<Agent>>,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode;
+    let Ok(request) = ChallengeRequest::from_json(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a ChallengeRequest".into());
+    };
+    let now = Timestamp::now_utc();
+    // Device-side rate limiting per verifier DID (seed 002 §4.3.7).
+    if agent.limiter.check(request.verifier(), now).is_err() {
+        return (StatusCode::TOO_MANY_REQUESTS, "rate limited".into());
+    }
+    match agent.seal.respond(&request, now) {
+        Ok(response) => (StatusCode::OK, response.raw().to_string()),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
