@@ -43,8 +43,6 @@ cphar_protocol::wire_enum! {
         BalRequirementUnmet => "bal_requirement_unmet",
         /// The requested DID document version does not exist.
         VersionUnavailable => "version_unavailable",
-        /// The attestation is not newer than the last one recorded for the seal.
-        StaleAttestation => "stale_attestation",
         /// No trusted time is available (the clock is out of tolerance): nothing is decided.
         ClockOutOfTolerance => "clock_out_of_tolerance",
         /// The record changed concurrently; the command was not applied (retry).

@@ -816,16 +816,6 @@ pub fn record_attestation(
     let status = outcome.device_status.unwrap_or(DeviceStatus::Operational);
     let mut new_binding = binding.clone();
     new_binding.state = binding.state.on(BindingEvent::ChallengeSucceeded(status))?;
-    // Replays are the verifier's nonce cache's business; this keeps the record monotonic.
-    if seal
-        .last_attested_at
-        .is_some_and(|last| outcome.verified_at < last)
-    {
-        return Err(Refusal::new(
-            RefusalCode::StaleAttestation,
-            "the outcome is older than the seal's last recorded attestation",
-        ));
-    }
     new_binding.version += 1;
     let mut new_seal = seal.clone();
     let mut transitions = Vec::new();
@@ -837,7 +827,12 @@ pub fn record_attestation(
     let before = new_seal.state;
     new_seal.state = new_seal.state.on(SealEvent::ChallengeSucceeded)?;
     transitions.push(transition(before, new_seal.state));
-    new_seal.last_attested_at = Some(outcome.verified_at);
+    // Answers verified concurrently may be recorded out of order: the record keeps the latest.
+    // (Replays never get here: each challenge is answered once.)
+    new_seal.last_attested_at = Some(
+        seal.last_attested_at
+            .map_or(outcome.verified_at, |t| t.max(outcome.verified_at)),
+    );
     new_seal.version += 1;
     let mut new_lot = lot.clone();
     new_lot.active = in_active_reserve(Some(&new_binding), Some(new_seal.state));

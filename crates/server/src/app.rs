@@ -21,6 +21,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ready", get(r::ready))
         .route("/metrics", get(r::metrics))
         .route("/openapi.json", get(r::openapi))
+        .route("/.well-known/did.json", get(r::registry_did))
         .route("/lots/{id}/did.json", get(r::did_document))
         .route("/reserve/active", get(r::active))
         .route("/status/revocations", get(r::revocations))

@@ -23,6 +23,14 @@ impl JsonBody {
         let value = cphar_jcs::parse(&bytes).map_err(|e| {
             Problem::bad_request("malformed_json", format!("the body is not I-JSON: {e}"))
         })?;
+        // serde's derived structs also take arrays (fields by position): only objects here.
+        if !value.is_object() {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "the body must be a JSON object",
+            ));
+        }
         serde_json::from_value(value).map_err(|e| {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -108,5 +116,33 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         auth::authenticate(&parts.headers, state.node.registry.store(), now)
             .await
             .map(Auth)
+    }
+}
+
+/// Query parameters; a bad query string is a problem (`invalid_query`), not plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Problem> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| Problem::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+/// Path parameters; a bad one is a problem (`invalid_path`).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ApiPath<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Problem> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| Problem::bad_request("invalid_path", e.body_text()))
     }
 }

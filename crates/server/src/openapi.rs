@@ -22,6 +22,12 @@ pub const OPERATIONS: &[(&str, &str, &str, &str)] = &[
     ("get", "/openapi.json", "public", "This document"),
     (
         "get",
+        "/.well-known/did.json",
+        "public",
+        "The registry's DID document: Enrollment Authority and identity keys",
+    ),
+    (
+        "get",
         "/lots/{id}/did.json",
         "public",
         "A lot's DID document (did:web); ?versionId= for past versions",

@@ -97,7 +97,6 @@ pub fn status_of(code: &str) -> StatusCode {
         | "already_signed_off"
         | "duplicate_device_uid"
         | "clone_suspected"
-        | "stale_attestation"
         | "conflict" => StatusCode::CONFLICT,
         // Vendor attestation refusals carry the vendor check's own codes.
         _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -17,11 +17,11 @@
 //! | `POST /tokens`, `DELETE /tokens/{id}`, `POST /authority/revoke`, `POST /authority/expire` | admin |
 
 use crate::auth::{Role, new_token, require};
-use crate::extract::{Auth, JsonBody, RawBody};
+use crate::extract::{ApiPath, ApiQuery, Auth, JsonBody, RawBody};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cphar_protocol::{
@@ -88,6 +88,45 @@ pub async fn metrics(State(s): S) -> Response {
         .into_response()
 }
 
+/// `GET /.well-known/did.json`: the registry's own DID document (`did:web:HOST`), the issuer of
+/// every BEA: its Enrollment Authority keys (revoked ones marked) and its identity key.
+pub async fn registry_did(State(s): S) -> ApiResult {
+    let did = format!("did:web:{}", s.host);
+    let mut methods = Vec::new();
+    let mut assertion = Vec::new();
+    for a in s.node.registry.authorities().await? {
+        let mut m = json!({"id": a.key_id, "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": a.public_jwk});
+        if let (Some(obj), Some(at)) = (m.as_object_mut(), a.revoked_at) {
+            obj.insert(
+                "revoked".into(),
+                json!({"timestamp": at.to_string(), "reason": "authority_revoked"}),
+            );
+        } else {
+            assertion.push(json!(a.key_id));
+        }
+        methods.push(m);
+    }
+    if let Some(identity) = &s.node.identity {
+        methods.push(json!({
+            "id": format!("{did}#identity"),
+            "type": "JsonWebKey2020",
+            "controller": did,
+            "publicKeyJwk": identity.verifying_key().to_jwk().to_json(),
+        }));
+    }
+    let doc = json!({
+        "@context": ["https://www.w3.org/ns/did/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/did+json")],
+        doc.to_string(),
+    )
+        .into_response())
+}
+
 /// `GET /openapi.json`.
 pub async fn openapi() -> Response {
     (
@@ -107,8 +146,8 @@ pub struct VersionQuery {
 /// `GET /lots/{id}/did.json[?versionId=N]`: the lot's DID document (did:web).
 pub async fn did_document(
     State(s): S,
-    Path(lot): Path<String>,
-    Query(q): Query<VersionQuery>,
+    ApiPath(lot): ApiPath<String>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult {
     let doc = s.node.registry.did_document(&lot, q.version_id).await?;
     Ok((
@@ -127,7 +166,7 @@ pub struct Page {
 }
 
 /// `GET /reserve/active`: the active reserve set.
-pub async fn active(State(s): S, Query(p): Query<Page>) -> ApiResult {
+pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let lots = s
         .node
@@ -165,7 +204,7 @@ pub struct EntriesQuery {
 }
 
 /// `GET /audit/entries?from=&limit=`: the audit log as JSON Lines.
-pub async fn audit_entries(State(s): S, Query(q): Query<EntriesQuery>) -> ApiResult {
+pub async fn audit_entries(State(s): S, ApiQuery(q): ApiQuery<EntriesQuery>) -> ApiResult {
     let entries = s
         .node
         .registry
@@ -190,7 +229,7 @@ pub async fn audit_checkpoint(State(s): S) -> ApiResult {
 }
 
 /// `GET /audit/proof/{seq}`: an inclusion proof bundle against a fresh checkpoint.
-pub async fn audit_proof(State(s): S, Path(seq): Path<u64>) -> ApiResult {
+pub async fn audit_proof(State(s): S, ApiPath(seq): ApiPath<u64>) -> ApiResult {
     ok(crate::transparency::inclusion(&s, seq).await?)
 }
 
@@ -202,7 +241,7 @@ pub struct ConsistencyQuery {
 }
 
 /// `GET /audit/consistency?from=M`: a consistency proof bundle from size M to now.
-pub async fn audit_consistency(State(s): S, Query(q): Query<ConsistencyQuery>) -> ApiResult {
+pub async fn audit_consistency(State(s): S, ApiQuery(q): ApiQuery<ConsistencyQuery>) -> ApiResult {
     ok(crate::transparency::consistency(&s, q.from).await?)
 }
 
@@ -293,7 +332,7 @@ pub async fn register_seal(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiRes
 }
 
 /// `GET /seals/{uid}` (any role): a seal with its history.
-pub async fn get_seal(State(s): S, Auth(_): Auth, Path(uid): Path<String>) -> ApiResult {
+pub async fn get_seal(State(s): S, Auth(_): Auth, ApiPath(uid): ApiPath<String>) -> ApiResult {
     let seal = s.node.registry.seal(&uid).await?;
     let history = s.node.registry.seal_history(&uid).await?;
     ok(json!({"seal": seal, "history": history}))
@@ -316,7 +355,7 @@ pub async fn custody(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
 }
 
 /// `GET /lots/{id}` (any role): lot, bindings, inspections, custody, history.
-pub async fn get_lot(State(s): S, Auth(_): Auth, Path(lot): Path<String>) -> ApiResult {
+pub async fn get_lot(State(s): S, Auth(_): Auth, ApiPath(lot): ApiPath<String>) -> ApiResult {
     let r = &s.node.registry;
     ok(json!({
         "lot": r.lot(&lot).await?,
@@ -353,7 +392,7 @@ fn reason(text: &str) -> Result<RevocationReason, Problem> {
 pub async fn bind(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -365,7 +404,7 @@ pub async fn bind(
 pub async fn sign_off(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Auditor])?;
@@ -377,7 +416,7 @@ pub async fn sign_off(
 pub async fn revoke(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -393,7 +432,7 @@ pub async fn revoke(
 pub async fn retire(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -409,7 +448,7 @@ pub async fn retire(
 pub async fn rebind(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -426,7 +465,7 @@ pub async fn rebind(
 pub async fn decommission(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -439,7 +478,7 @@ pub async fn decommission(
 pub async fn close_cycle(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -452,7 +491,7 @@ pub async fn close_cycle(
 pub async fn reenroll(
     State(s): S,
     Auth(c): Auth,
-    Path(lot): Path<String>,
+    ApiPath(lot): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult {
     require(&c, &[Role::Operator])?;
@@ -559,7 +598,7 @@ pub async fn new_challenge(
 pub async fn answer_challenge(
     State(s): S,
     Auth(c): Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: RawBody,
 ) -> ApiResult {
     require(&c, &[Role::Verifier])?;
@@ -581,6 +620,10 @@ pub async fn verify_response(
     received: Timestamp,
 ) -> Result<serde_json::Map<String, Value>, Problem> {
     let store = s.node.registry.store();
+    // The verifier's limit is checked before the challenge is spent: a 429 leaves it usable.
+    if let Some(pending) = store.challenge(id).await? {
+        s.limit(&s.verifier_limiter, &pending.verifier, received)?;
+    }
     let Some(challenge) = store.take_challenge(id, nanos(received)).await? else {
         s.metrics.decision("verification", "replay_refused");
         return Err(Problem::new(
@@ -847,7 +890,7 @@ pub async fn issue_token_record(
 }
 
 /// `DELETE /tokens/{id}` (admin).
-pub async fn revoke_token(State(s): S, Auth(c): Auth, Path(id): Path<String>) -> ApiResult {
+pub async fn revoke_token(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<String>) -> ApiResult {
     require(&c, &[Role::Admin])?;
     let now = s.now()?;
     let event = RegistryEvent {

@@ -88,9 +88,9 @@ impl AppState {
     pub fn limit(&self, limiter: &RateLimiter, key: &str, now: Timestamp) -> Result<(), Problem> {
         limiter.check(key, now).map_err(|e| {
             self.metrics.decision("rate_limit", "rate_limited");
-            let secs = u64::try_from(e.retry_after.whole_seconds())
-                .unwrap_or(1)
-                .max(1);
+            // Rounded up: a client that waits as told must not come back early.
+            let millis = u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(1000);
+            let secs = millis.div_ceil(1000).max(1);
             let mut p = Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

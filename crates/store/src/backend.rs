@@ -692,6 +692,26 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            /// An unused challenge, without taking it.
+            pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
+                let row: Option<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT id, nonce, lot_id, verifier, request, issued_ns, expires_ns FROM challenges WHERE id = $1 AND NOT used",
+                )
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+                Ok(row.map(|(id, nonce, lot_id, verifier, request, issued_ns, expires_ns)| ChallengeRow {
+                    id,
+                    nonce,
+                    lot_id,
+                    verifier,
+                    request,
+                    issued_ns,
+                    expires_ns,
+                }))
+            }
+
             /// Marks a challenge used and returns it — once: a second call (from any server
             /// process) gets `None`, as does an expired challenge.
             pub async fn take_challenge(&self, id: &str, now_ns: i64) -> Result<Option<ChallengeRow>, StoreError> {

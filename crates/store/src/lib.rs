@@ -172,6 +172,11 @@ impl AnyStore {
         dispatch!(self.insert_challenge(c))
     }
 
+    /// An unused challenge, without taking it.
+    pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
+        dispatch!(self.challenge(id))
+    }
+
     /// Takes a challenge for use: once, while unexpired, across processes.
     pub async fn take_challenge(
         &self,

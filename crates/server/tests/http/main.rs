@@ -1,0 +1,27 @@
+//! End-to-end HTTP tests of the CPHAR server: real servers on 127.0.0.1:0, real requests.
+//!
+//! * [`lifecycle`] — the whole seed 000 lifecycle, challenge/response, revocation, retirement,
+//!   decommissioning, the audit log verified offline, checkpoints and proofs (SQLite and
+//!   PostgreSQL);
+//! * [`replay`] — replayed responses and the response-time bound;
+//! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
+//! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
+//! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
+//! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
+//! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod harness;
+
+mod bad_input;
+mod cluster;
+mod lifecycle;
+mod replay;
+mod roles;
+mod service;
+mod tsa;
