@@ -375,11 +375,14 @@ impl<S: Store> Registry<S> {
         .ok_or_else(|| invalid("internal: no lot in change").into())
     }
 
-    /// Records a verified `valid` outcome for the lot named by its object DID.
+    /// Records a verified `valid` outcome for the lot named by its object DID. With `spend`,
+    /// the answered challenge is spent in the same transaction (at most one record per
+    /// challenge; [`StoreError::ChallengeSpent`] otherwise).
     pub async fn record_attestation(
         &self,
         outcome: &Outcome,
         actor: &str,
+        spend: Option<crate::store::SpendChallenge>,
     ) -> Result<SealRecord, RegistryError> {
         let did = outcome
             .object_did
@@ -388,8 +391,9 @@ impl<S: Store> Registry<S> {
         let lot_id = self.lot_id_of_did(did)?;
         self.run(|| async {
             let (lot, binding, seal) = self.current(&lot_id).await?;
-            let changes =
+            let mut changes =
                 decide::record_attestation(outcome, &lot, &binding, &seal, self.ctx(actor)?)?;
+            changes.challenges_spent.extend(spend.clone());
             let out = changes.seals.last().cloned();
             Ok((changes, out))
         })
@@ -692,15 +696,18 @@ impl<S: Store> Registry<S> {
         &self,
         lot_id: &str,
     ) -> Result<(LotRecord, BindingRecord, SealRecord), RegistryError> {
-        let lot = self.lot_required(lot_id).await?;
-        let id = lot.binding_id.clone().ok_or_else(|| {
+        let (lot, current) = self
+            .store
+            .lot_current(lot_id)
+            .await?
+            .ok_or_else(|| decide::not_found_lot(lot_id))?;
+        let (binding, seal) = current.ok_or_else(|| {
             Refusal::new(
                 RefusalCode::BindingNotFound,
                 format!("lot {lot_id} has never been bound"),
             )
         })?;
-        let binding = self.binding_required(&id).await?;
-        let seal = self.seal_required(&binding.seal_uid).await?;
+        let seal = seal.ok_or_else(|| decide::not_found_seal(&binding.seal_uid))?;
         Ok((lot, binding, seal))
     }
 

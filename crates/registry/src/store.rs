@@ -24,6 +24,39 @@ pub struct DidDocumentVersion {
     pub document: Value,
 }
 
+/// A lot with its current binding (if any) and that binding's seal.
+pub type LotWithCurrent = (LotRecord, Option<(BindingRecord, Option<SealRecord>)>);
+
+/// A challenge a verifier was given (stored until answered or expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Challenge id.
+    pub id: String,
+    /// The nonce (base64url), unique across all challenges.
+    pub nonce: String,
+    /// The challenged lot.
+    pub lot_id: String,
+    /// The verifier DID.
+    pub verifier: String,
+    /// The ChallengeRequest as issued (JSON text).
+    pub request: String,
+    /// When it was issued (t0, Unix nanoseconds).
+    pub issued_ns: i64,
+    /// After this it is refused.
+    pub expires_ns: i64,
+}
+
+/// Spends a challenge: the change set applies only if the challenge is unused and unexpired
+/// at `now_ns`, and marks it used — so an answer is recorded at most once, atomically with
+/// what it changes, across every process sharing the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendChallenge {
+    /// Challenge id.
+    pub id: String,
+    /// The time of the answer (Unix nanoseconds).
+    pub now_ns: i64,
+}
+
 /// Everything one registry command changes, applied atomically.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeSet {
@@ -43,6 +76,10 @@ pub struct ChangeSet {
     pub did_documents: Vec<DidDocumentVersion>,
     /// Events to append, in order.
     pub events: Vec<RegistryEvent>,
+    /// Challenges to store.
+    pub challenges_issued: Vec<Challenge>,
+    /// Challenges to spend (preconditions: refused with [`StoreError::ChallengeSpent`]).
+    pub challenges_spent: Vec<SpendChallenge>,
 }
 
 /// Storage failures.
@@ -64,6 +101,9 @@ pub enum StoreError {
     /// An audit entry could not be sealed.
     #[error("audit log: {0}")]
     Audit(String),
+    /// A challenge to spend was already used, has expired, or does not exist.
+    #[error("the challenge was already answered, has expired, or does not exist")]
+    ChallengeSpent,
     /// Signing is refused (the module is in its error state).
     #[error("signing refused: {0}")]
     Refused(String),
@@ -92,6 +132,11 @@ pub trait Store: Send + Sync {
         &self,
         lot_id: &str,
     ) -> impl Future<Output = Result<Option<LotRecord>, StoreError>> + Send;
+    /// A lot with its current binding and that binding's seal, in one read.
+    fn lot_current(
+        &self,
+        lot_id: &str,
+    ) -> impl Future<Output = Result<Option<LotWithCurrent>, StoreError>> + Send;
     /// A binding by id.
     fn binding(
         &self,

@@ -29,7 +29,8 @@ use cphar_protocol::{
 };
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
 use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
+use cphar_registry::store::SpendChallenge;
+use cphar_registry::{ChangeSet, RegistryError, Store, StoreError};
 use cphar_store::{ChallengeRow, TokenWrite};
 use cphar_tsa::FailureInfo;
 use serde::Deserialize;
@@ -588,7 +589,15 @@ pub async fn new_challenge(
         issued_ns: nanos(now),
         expires_ns: nanos(now).saturating_add(skew),
     };
-    s.node.registry.store().insert_challenge(&row).await?;
+    // Through the committer: issued challenges share the group commit with everything else.
+    s.node
+        .registry
+        .store()
+        .apply(ChangeSet {
+            challenges_issued: vec![row],
+            ..ChangeSet::default()
+        })
+        .await?;
     Ok((id, request))
 }
 
@@ -620,19 +629,29 @@ pub async fn verify_response(
     received: Timestamp,
 ) -> Result<serde_json::Map<String, Value>, Problem> {
     let store = s.node.registry.store();
-    // The verifier's limit is checked before the challenge is spent: a 429 leaves it usable.
-    if let Some(pending) = store.challenge(id).await? {
-        s.limit(&s.verifier_limiter, &pending.verifier, received)?;
-    }
-    let Some(challenge) = store.take_challenge(id, nanos(received)).await? else {
+    let spent = || {
         s.metrics.decision("verification", "replay_refused");
-        return Err(Problem::new(
+        Problem::new(
             StatusCode::CONFLICT,
             "challenge_used_or_expired",
             "this challenge was already answered, has expired, or does not exist",
-        ));
+        )
     };
+    let Some(challenge) = store
+        .challenge(id)
+        .await?
+        .filter(|c| c.expires_ns > nanos(received))
+    else {
+        return Err(spent());
+    };
+    // The verifier's limit is checked before the challenge is spent: a 429 leaves it usable.
     s.limit(&s.verifier_limiter, &challenge.verifier, received)?;
+    // The challenge is spent in the same transaction as the record of its outcome: one
+    // record per challenge, whichever server process gets there first.
+    let spend = SpendChallenge {
+        id: id.to_owned(),
+        now_ns: nanos(received),
+    };
     let document = s
         .node
         .registry
@@ -667,35 +686,73 @@ pub async fn verify_response(
     if let Value::Object(m) = outcome.to_result_json() {
         answer = m;
     }
+    let mut events = Vec::new();
     if outcome.result == cphar_protocol::ResultCode::Valid {
         let decision = policy_decision(s, &challenge.lot_id, &outcome, actor, received).await?;
         let allowed = decision
             .as_ref()
-            .is_none_or(|d| d.effect != cphar_policy::Effect::Deny);
-        if allowed {
-            // Sealed → Attested; the registry records it with its event.
-            let seal = s.node.registry.record_attestation(&outcome, actor).await?;
-            answer.insert("sealState".into(), json!(seal.state.as_str()));
-        }
-        if let Some(d) = decision {
+            .is_none_or(|(d, _)| d.effect != cphar_policy::Effect::Deny);
+        if let Some((d, event)) = decision {
             answer.insert("policy".into(), d.to_json());
+            events.extend(event);
+        }
+        if allowed && events.is_empty() {
+            // Sealed → Attested; the registry records it with its event and spends the challenge.
+            let seal = match s
+                .node
+                .registry
+                .record_attestation(&outcome, actor, Some(spend.clone()))
+                .await
+            {
+                Err(RegistryError::Store(StoreError::ChallengeSpent)) => return Err(spent()),
+                other => other?,
+            };
+            answer.insert("sealState".into(), json!(seal.state.as_str()));
+            answer.insert("challengeId".into(), json!(id));
+            return Ok(answer);
+        }
+        if allowed {
+            // A degrade decision: record it first, then the attestation.
+            store
+                .apply(ChangeSet {
+                    events: std::mem::take(&mut events),
+                    ..ChangeSet::default()
+                })
+                .await?;
+            let seal = match s
+                .node
+                .registry
+                .record_attestation(&outcome, actor, Some(spend.clone()))
+                .await
+            {
+                Err(RegistryError::Store(StoreError::ChallengeSpent)) => return Err(spent()),
+                other => other?,
+            };
+            answer.insert("sealState".into(), json!(seal.state.as_str()));
+            answer.insert("challengeId".into(), json!(id));
+            return Ok(answer);
         }
     } else {
-        let event = RegistryEvent {
+        events.push(RegistryEvent {
             event_type: EventType::VerificationRecorded,
             subject: format!("lot:{}", challenge.lot_id),
             actor: actor.to_owned(),
             at: received,
             reason_code: Some(outcome.detail.unwrap_or(outcome.result.as_str()).to_owned()),
             data: outcome.audit_event(id),
-        };
-        store
-            .apply(ChangeSet {
-                events: vec![event],
-                ..ChangeSet::default()
-            })
-            .await?;
+        });
     }
+    match store
+        .apply(ChangeSet {
+            events,
+            challenges_spent: vec![spend],
+            ..ChangeSet::default()
+        })
+        .await
+    {
+        Err(StoreError::ChallengeSpent) => return Err(spent()),
+        other => other?,
+    };
     answer.insert("challengeId".into(), json!(id));
     Ok(answer)
 }
@@ -707,7 +764,7 @@ async fn policy_decision(
     outcome: &cphar_protocol::Outcome,
     actor: &str,
     now: Timestamp,
-) -> Result<Option<cphar_policy::Decision>, Problem> {
+) -> Result<Option<(cphar_policy::Decision, Option<RegistryEvent>)>, Problem> {
     let Some(policy) = &s.policy else {
         return Ok(None);
     };
@@ -741,25 +798,15 @@ async fn policy_decision(
     };
     let decision = policy.decide(&input);
     s.metrics.decision("policy", &decision.reason_code);
-    if decision.effect != cphar_policy::Effect::Allow {
-        let event = RegistryEvent {
-            event_type: EventType::PolicyDecision,
-            subject: format!("lot:{lot_id}"),
-            actor: actor.to_owned(),
-            at: now,
-            reason_code: Some(decision.reason_code.clone()),
-            data: decision.to_json(),
-        };
-        s.node
-            .registry
-            .store()
-            .apply(ChangeSet {
-                events: vec![event],
-                ..ChangeSet::default()
-            })
-            .await?;
-    }
-    Ok(Some(decision))
+    let event = (decision.effect != cphar_policy::Effect::Allow).then(|| RegistryEvent {
+        event_type: EventType::PolicyDecision,
+        subject: format!("lot:{lot_id}"),
+        actor: actor.to_owned(),
+        at: now,
+        reason_code: Some(decision.reason_code.clone()),
+        data: decision.to_json(),
+    });
+    Ok(Some((decision, event)))
 }
 
 // ---------------------------------------------------------------------------------------------

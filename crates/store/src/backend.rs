@@ -250,6 +250,28 @@ macro_rules! store_impl {
                 self.one("SELECT record FROM lots WHERE lot_id = $1", lot_id).await
             }
 
+            /// A lot, its current binding and that binding's seal, in one query.
+            pub async fn lot_current(
+                &self,
+                lot_id: &str,
+            ) -> Result<Option<cphar_registry::store::LotWithCurrent>, StoreError> {
+                let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT l.record, b.record, s.record FROM lots l \
+                     LEFT JOIN bindings b ON b.id = l.current_binding \
+                     LEFT JOIN seals s ON s.uid = b.seal_uid WHERE l.lot_id = $1",
+                )
+                .bind(lot_id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+                let Some((lot, binding, seal)) = row else { return Ok(None) };
+                let binding = match binding {
+                    Some(b) => Some((decode(&b)?, seal.map(|s| decode(&s)).transpose()?)),
+                    None => None,
+                };
+                Ok(Some((decode(&lot)?, binding)))
+            }
+
             /// A binding.
             pub async fn binding(&self, id: &str) -> Result<Option<BindingRecord>, StoreError> {
                 self.one("SELECT record FROM bindings WHERE id = $1", id).await
@@ -477,6 +499,49 @@ macro_rules! store_impl {
 
             /// One group commit: every job in its own savepoint of one transaction.
             async fn run_group(pool: sqlx::Pool<$db>, jobs: Vec<Job>, audit: Arc<AuditState>) {
+                // Conflicts are rare: first try the whole group without savepoints (two
+                // statements fewer per job); if any job fails, redo it with savepoints so the
+                // failure stays that job's alone.
+                if jobs.len() > 1 && jobs.iter().all(|j| matches!(j.work, Work::Apply(_))) {
+                    match Self::run_group_optimistic(&pool, &jobs, &audit).await {
+                        Ok(Some(results)) => {
+                            for (job, seqs) in jobs.into_iter().zip(results) {
+                                let _ = job.reply.send(Ok(seqs));
+                            }
+                            return;
+                        }
+                        Ok(None) => {}
+                        Err(e) => return fail_all(jobs, &e),
+                    }
+                }
+                Self::run_group_isolated(pool, jobs, audit).await;
+            }
+
+            async fn run_group_optimistic(
+                pool: &sqlx::Pool<$db>,
+                jobs: &[Job],
+                audit: &AuditState,
+            ) -> Result<Option<Vec<Vec<u64>>>, StoreError> {
+                let mut tx = pool.begin_with($begin).await.map_err(db)?;
+                let (mut next, mut head) = Self::lock_head(&mut tx).await?;
+                let signer = audit.signer();
+                let mut results = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    let Work::Apply(sets) = &job.work else { return Ok(None) };
+                    match Self::apply_sets(&mut tx, sets, &mut next, &mut head, signer.as_deref(), audit).await {
+                        Ok(seqs) => results.push(seqs),
+                        Err(_) => {
+                            tx.rollback().await.map_err(db)?;
+                            return Ok(None);
+                        }
+                    }
+                }
+                Self::store_head(&mut tx, next, &head).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(Some(results))
+            }
+
+            async fn run_group_isolated(pool: sqlx::Pool<$db>, jobs: Vec<Job>, audit: Arc<AuditState>) {
                 let mut tx = match pool.begin_with($begin).await {
                     Ok(tx) => tx,
                     Err(e) => return fail_all(jobs, &db(e)),
@@ -763,6 +828,34 @@ macro_rules! store_impl {
             /// Writes a plan: updates row by row (each checks the version it replaces),
             /// inserts in multi-row statements.
             async fn write(tx: &mut sqlx::Transaction<'static, $db>, plan: &Plan<'_>) -> Result<(), StoreError> {
+                // Preconditions first: a spent challenge refuses the whole change.
+                for spend in &plan.challenges_spent {
+                    let done = sqlx::query("UPDATE challenges SET used = TRUE WHERE id = $1 AND NOT used AND expires_ns > $2")
+                        .bind(&spend.id)
+                        .bind(spend.now_ns)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::ChallengeSpent);
+                    }
+                }
+                for chunk in plan.challenges_issued.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO challenges (id, nonce, lot_id, verifier, request, issued_ns, expires_ns, used) ",
+                    );
+                    q.push_values(chunk, |mut b, c| {
+                        b.push_bind(c.id.clone())
+                            .push_bind(c.nonce.clone())
+                            .push_bind(c.lot_id.clone())
+                            .push_bind(c.verifier.clone())
+                            .push_bind(c.request.clone())
+                            .push_bind(c.issued_ns)
+                            .push_bind(c.expires_ns)
+                            .push_bind(false);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(db)?;
+                }
                 for (s, expected) in &plan.seals.updates {
                     let done = sqlx::query(
                         "UPDATE seals SET state = $2, lot_id = $3, version = $4, record = $5 WHERE uid = $1 AND version = $6",
@@ -782,7 +875,7 @@ macro_rules! store_impl {
                 }
                 for (l, expected) in &plan.lots.updates {
                     let done = sqlx::query(
-                        "UPDATE lots SET state = $2, active = $3, version = $4, record = $5 WHERE lot_id = $1 AND version = $6",
+                        "UPDATE lots SET state = $2, active = $3, version = $4, record = $5, current_binding = $7 WHERE lot_id = $1 AND version = $6",
                     )
                     .bind(&l.lot_id)
                     .bind(l.state.as_str())
@@ -790,6 +883,7 @@ macro_rules! store_impl {
                     .bind(int(l.version)?)
                     .bind(encode(l)?)
                     .bind(int(*expected)?)
+                    .bind(l.binding_id.as_deref())
                     .execute(&mut **tx)
                     .await
                     .map_err(db)?;
@@ -851,10 +945,11 @@ macro_rules! store_impl {
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
                 for chunk in plan.lots.inserts.chunks(INSERT_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO lots (lot_id, state, active, version, record) ");
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO lots (lot_id, state, active, version, record, current_binding) ");
                     let rows = chunk.iter().map(|l| Ok((*l, int(l.version)?, encode(*l)?))).collect::<Result<Vec<_>, StoreError>>()?;
                     q.push_values(rows, |mut b, (l, version, record)| {
-                        b.push_bind(l.lot_id.clone()).push_bind(l.state.as_str()).push_bind(l.active).push_bind(version).push_bind(record);
+                        b.push_bind(l.lot_id.clone()).push_bind(l.state.as_str()).push_bind(l.active).push_bind(version).push_bind(record)
+                            .push_bind(l.binding_id.clone());
                     });
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }

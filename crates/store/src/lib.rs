@@ -217,6 +217,12 @@ impl Store for AnyStore {
     async fn lot(&self, lot_id: &str) -> Result<Option<LotRecord>, StoreError> {
         dispatch!(self.lot(lot_id))
     }
+    async fn lot_current(
+        &self,
+        lot_id: &str,
+    ) -> Result<Option<cphar_registry::store::LotWithCurrent>, StoreError> {
+        dispatch!(self.lot_current(lot_id))
+    }
     async fn binding(&self, id: &str) -> Result<Option<BindingRecord>, StoreError> {
         dispatch!(self.binding(id))
     }

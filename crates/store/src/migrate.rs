@@ -30,6 +30,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "service",
         sql: include_str!("../migrations/sqlite/0003_service.sql"),
     },
+    Migration {
+        version: 4,
+        name: "current_binding",
+        sql: include_str!("../migrations/sqlite/0004_current_binding.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -48,6 +53,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 3,
         name: "service",
         sql: include_str!("../migrations/postgres/0003_service.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "current_binding",
+        sql: include_str!("../migrations/postgres/0004_current_binding.sql"),
     },
 ];
 

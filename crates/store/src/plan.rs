@@ -27,6 +27,10 @@ pub(crate) struct Plan<'a> {
     pub did_documents: Vec<&'a DidDocumentVersion>,
     /// Events with their sequence numbers.
     pub events: Vec<(u64, &'a RegistryEvent)>,
+    /// Challenges to store.
+    pub challenges_issued: Vec<&'a cphar_registry::store::Challenge>,
+    /// Challenges to spend first.
+    pub challenges_spent: Vec<&'a cphar_registry::store::SpendChallenge>,
 }
 
 impl<'a> Plan<'a> {
@@ -65,6 +69,8 @@ impl<'a> Plan<'a> {
             custody: sets.iter().flat_map(|s| &s.custody).collect(),
             did_documents: sets.iter().flat_map(|s| &s.did_documents).collect(),
             events,
+            challenges_issued: sets.iter().flat_map(|s| &s.challenges_issued).collect(),
+            challenges_spent: sets.iter().flat_map(|s| &s.challenges_spent).collect(),
         })
     }
 

@@ -31,21 +31,5 @@ pub enum TokenWrite {
     Revoke(String),
 }
 
-/// An issued challenge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChallengeRow {
-    /// Challenge id.
-    pub id: String,
-    /// The nonce (base64url), unique.
-    pub nonce: String,
-    /// The challenged lot.
-    pub lot_id: String,
-    /// The verifier DID.
-    pub verifier: String,
-    /// The ChallengeRequest as issued (JSON text).
-    pub request: String,
-    /// When it was issued (t0, Unix nanoseconds).
-    pub issued_ns: i64,
-    /// After this it is refused.
-    pub expires_ns: i64,
-}
+/// An issued challenge (the registry's type).
+pub use cphar_registry::store::Challenge as ChallengeRow;

@@ -900,7 +900,7 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "invalid_input",
-        env.reg.record_attestation(&bad, VERIFIER)
+        env.reg.record_attestation(&bad, VERIFIER, None)
     );
     // A tampered device fails verification too.
     let tampered = env
@@ -910,7 +910,7 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "invalid_input",
-        env.reg.record_attestation(&tampered, VERIFIER)
+        env.reg.record_attestation(&tampered, VERIFIER, None)
     );
 
     // The wrong lot: LOT-A's outcome presented for LOT-B.
@@ -919,7 +919,7 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "seal_lot_mismatch",
-        env.reg.record_attestation(&wrong, VERIFIER)
+        env.reg.record_attestation(&wrong, VERIFIER, None)
     );
     // A method the lot does not have as its current binding.
     let mut wrong = good.clone();
@@ -927,7 +927,7 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "seal_lot_mismatch",
-        env.reg.record_attestation(&wrong, VERIFIER)
+        env.reg.record_attestation(&wrong, VERIFIER, None)
     );
     // Unknown lots, other registries, no DID.
     let mut wrong = good.clone();
@@ -935,19 +935,19 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "lot_not_found",
-        env.reg.record_attestation(&wrong, VERIFIER)
+        env.reg.record_attestation(&wrong, VERIFIER, None)
     );
     wrong.object_did = Some("did:web:other.example:lots:LOT-A".into());
     assert_refused!(
         env,
         "lot_not_found",
-        env.reg.record_attestation(&wrong, VERIFIER)
+        env.reg.record_attestation(&wrong, VERIFIER, None)
     );
     wrong.object_did = None;
     assert_refused!(
         env,
         "invalid_input",
-        env.reg.record_attestation(&wrong, VERIFIER)
+        env.reg.record_attestation(&wrong, VERIFIER, None)
     );
     // A lot that was never bound.
     env.register("SEAL-C", ED).await;
@@ -956,11 +956,14 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "binding_not_found",
-        env.reg.record_attestation(&wrong, VERIFIER)
+        env.reg.record_attestation(&wrong, VERIFIER, None)
     );
 
     // The genuine outcome is accepted...
-    env.reg.record_attestation(&good, VERIFIER).await.unwrap();
+    env.reg
+        .record_attestation(&good, VERIFIER, None)
+        .await
+        .unwrap();
     assert_eq!(env.seal("SEAL-A").await.state, SealState::Attested);
     // ...but not once the binding is revoked (a stale outcome replayed).
     env.reg
@@ -970,7 +973,7 @@ async fn attestation_refusals(db: TestDb) {
     assert_refused!(
         env,
         "invalid_binding_transition",
-        env.reg.record_attestation(&good, VERIFIER)
+        env.reg.record_attestation(&good, VERIFIER, None)
     );
     env.assert_gapless().await;
 }
@@ -1367,7 +1370,7 @@ async fn decommissioned_lot_refuses_everything(db: TestDb) {
     assert_refused!(
         env,
         "invalid_binding_transition",
-        env.reg.record_attestation(&stale, VERIFIER)
+        env.reg.record_attestation(&stale, VERIFIER, None)
     );
     assert_refused!(
         env,

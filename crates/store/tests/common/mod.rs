@@ -809,7 +809,7 @@ impl Env {
     pub async fn attest(&self, lot: &str, seal: &TestSeal, status: DeviceStatus) -> SealRecord {
         let outcome = self.valid_outcome(lot, seal, status).await;
         self.reg
-            .record_attestation(&outcome, VERIFIER)
+            .record_attestation(&outcome, VERIFIER, None)
             .await
             .unwrap()
     }
