@@ -20,6 +20,16 @@ use parking_lot::RwLock;
 use serde_json::Value;
 use std::sync::Arc;
 
+/// A decision ending a lot's binding: [`decide::revoke`] or [`decide::retire`].
+type EndBinding = fn(
+    &LotRecord,
+    &BindingRecord,
+    &SealRecord,
+    &[BindingRecord],
+    RevocationReason,
+    Ctx<'_>,
+) -> Result<ChangeSet, Refusal>;
+
 /// How many times a command is recomputed after a concurrent change before giving up.
 const MAX_ATTEMPTS: usize = 8;
 
@@ -420,15 +430,8 @@ impl<S: Store> Registry<S> {
         reason: RevocationReason,
         actor: &str,
     ) -> Result<(), RegistryError> {
-        self.run(|| async {
-            let (lot, binding, seal) = self.current(lot_id).await?;
-            let history = self.store.bindings_of_lot(lot_id).await?;
-            Ok((
-                decide::revoke(&lot, &binding, &seal, &history, reason, self.ctx(actor)?)?,
-                (),
-            ))
-        })
-        .await
+        self.end_binding(lot_id, reason, actor, decide::revoke)
+            .await
     }
 
     /// Retires the lot's seal (operator-initiated decommission of the seal).
@@ -438,11 +441,23 @@ impl<S: Store> Registry<S> {
         reason: RevocationReason,
         actor: &str,
     ) -> Result<(), RegistryError> {
+        self.end_binding(lot_id, reason, actor, decide::retire)
+            .await
+    }
+
+    /// Ends the lot's current binding with `decision` (revoke or retire).
+    async fn end_binding(
+        &self,
+        lot_id: &str,
+        reason: RevocationReason,
+        actor: &str,
+        decision: EndBinding,
+    ) -> Result<(), RegistryError> {
         self.run(|| async {
             let (lot, binding, seal) = self.current(lot_id).await?;
             let history = self.store.bindings_of_lot(lot_id).await?;
             Ok((
-                decide::retire(&lot, &binding, &seal, &history, reason, self.ctx(actor)?)?,
+                decision(&lot, &binding, &seal, &history, reason, self.ctx(actor)?)?,
                 (),
             ))
         })

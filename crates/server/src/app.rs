@@ -74,6 +74,9 @@ async fn count_requests(State(s): State<Arc<AppState>>, req: Request, next: Next
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let response = next.run(req).await;
+    if let Some(code) = response.extensions().get::<crate::problem::ReasonCode>() {
+        crate::telemetry::refusal(&route, &code.0, response.status().as_u16());
+    }
     s.metrics
         .requests
         .get_or_create(&RequestLabels {

@@ -9,7 +9,8 @@
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
 //!   [`agent`] — challenging seals that expose a network transport;
-//! * [`metrics`] — Prometheus metrics; [`config`] — the configuration file.
+//! * [`metrics`] — Prometheus metrics; [`telemetry`] — structured logs with seed 001's
+//!   telemetry field names; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
 pub mod agent;
@@ -24,6 +25,7 @@ pub mod problem;
 pub mod routes;
 pub mod scheduler;
 pub mod state;
+pub mod telemetry;
 pub mod transparency;
 pub mod tsa;
 

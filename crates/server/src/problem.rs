@@ -6,6 +6,10 @@ use axum::response::{IntoResponse, Response};
 use cphar_registry::{RegistryError, StoreError};
 use serde_json::json;
 
+/// The reason code of an error answer, attached to the response for the request log.
+#[derive(Debug, Clone)]
+pub struct ReasonCode(pub String);
+
 /// An error answer.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -52,7 +56,7 @@ impl Problem {
 }
 
 fn tracing_internal(code: &str, internal: &dyn std::fmt::Display) {
-    eprintln!("cphar-server: {code}: {internal}");
+    crate::telemetry::internal(code, internal);
 }
 
 impl IntoResponse for Problem {
@@ -65,6 +69,9 @@ impl IntoResponse for Problem {
             "reasonCode": self.code,
         });
         let mut response = (self.status, body.to_string()).into_response();
+        response
+            .extensions_mut()
+            .insert(ReasonCode(self.code.clone()));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

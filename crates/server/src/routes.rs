@@ -174,9 +174,34 @@ pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
         .registry
         .active_reserve(p.after.as_deref(), limit)
         .await?;
-    ok(
-        json!({"lots": lots, "next": if lots.len() as u32 == limit { lots.last().map(|l| l.lot_id.clone()) } else { None }}),
-    )
+    let now = s.now()?;
+    let cadence = time::Duration::seconds(
+        i64::try_from(s.config.attestation_cadence_seconds).unwrap_or(i64::MAX),
+    );
+    let mut listed = Vec::with_capacity(lots.len());
+    for lot in &lots {
+        // Every listed lot says how fresh its evidence is: `attested` within the cadence,
+        // `attestation_overdue` once its last good attestation is older (the scheduler then
+        // closes the cycle: Attested → Sealed), `not_yet_attested` before the first one.
+        let seal = match s.node.registry.store().lot_current(&lot.lot_id).await? {
+            Some((_, Some((_, seal)))) => seal,
+            _ => None,
+        };
+        let attestation = match seal.and_then(|x| x.last_attested_at) {
+            None => "not_yet_attested",
+            Some(t) if now.since(t) > cadence => "attestation_overdue",
+            Some(_) => "attested",
+        };
+        let mut entry = json!(lot);
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert("attestation".into(), json!(attestation));
+        }
+        listed.push(entry);
+    }
+    let next = (lots.len() as u32 == limit)
+        .then(|| lots.last().map(|l| l.lot_id.clone()))
+        .flatten();
+    ok(json!({"lots": listed, "next": next}))
 }
 
 /// `GET /status/revocations`: every revoked or decommissioned binding method.
@@ -696,12 +721,21 @@ pub async fn verify_response(
             answer.insert("policy".into(), d.to_json());
             events.extend(event);
         }
-        if allowed && events.is_empty() {
+        if allowed {
+            if !events.is_empty() {
+                // A degrade decision is recorded first, then the attestation.
+                store
+                    .apply(ChangeSet {
+                        events: std::mem::take(&mut events),
+                        ..ChangeSet::default()
+                    })
+                    .await?;
+            }
             // Sealed → Attested; the registry records it with its event and spends the challenge.
             let seal = match s
                 .node
                 .registry
-                .record_attestation(&outcome, actor, Some(spend.clone()))
+                .record_attestation(&outcome, actor, Some(spend))
                 .await
             {
                 Err(RegistryError::Store(StoreError::ChallengeSpent)) => return Err(spent()),
@@ -709,27 +743,35 @@ pub async fn verify_response(
             };
             answer.insert("sealState".into(), json!(seal.state.as_str()));
             answer.insert("challengeId".into(), json!(id));
-            return Ok(answer);
-        }
-        if allowed {
-            // A degrade decision: record it first, then the attestation.
-            store
-                .apply(ChangeSet {
-                    events: std::mem::take(&mut events),
-                    ..ChangeSet::default()
-                })
-                .await?;
-            let seal = match s
-                .node
-                .registry
-                .record_attestation(&outcome, actor, Some(spend.clone()))
-                .await
-            {
-                Err(RegistryError::Store(StoreError::ChallengeSpent)) => return Err(spent()),
-                other => other?,
+            let (decision, reason, policy_id, rule) = match answer.get("policy") {
+                Some(p) => (
+                    p.get("decision")
+                        .and_then(Value::as_str)
+                        .unwrap_or("allow")
+                        .to_owned(),
+                    p.get("reason_code")
+                        .and_then(Value::as_str)
+                        .unwrap_or("valid")
+                        .to_owned(),
+                    p.get("policy_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    p.get("matched_rule_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                ),
+                None => ("allow".to_owned(), "valid".to_owned(), None, None),
             };
-            answer.insert("sealState".into(), json!(seal.state.as_str()));
-            answer.insert("challengeId".into(), json!(id));
+            crate::telemetry::attestation_decision(
+                Some(&seal.uid),
+                Some(&seal.certificate.serial),
+                &challenge.lot_id,
+                &decision,
+                &reason,
+                policy_id.as_deref(),
+                rule.as_deref(),
+                id,
+            );
             return Ok(answer);
         }
     } else {
@@ -742,6 +784,32 @@ pub async fn verify_response(
             data: outcome.audit_event(id),
         });
     }
+    let seal = match store.lot_current(&challenge.lot_id).await {
+        Ok(Some((_, Some((_, Some(seal)))))) => Some(seal),
+        _ => None,
+    };
+    let reason = outcome.detail.unwrap_or(outcome.result.as_str());
+    let decision = if outcome.result == cphar_protocol::ResultCode::Valid {
+        "deny"
+    } else {
+        "reject"
+    };
+    crate::telemetry::attestation_decision(
+        seal.as_ref().map(|x| x.uid.as_str()),
+        seal.as_ref().map(|x| x.certificate.serial.as_str()),
+        &challenge.lot_id,
+        decision,
+        reason,
+        answer
+            .get("policy")
+            .and_then(|p| p.get("policy_id"))
+            .and_then(Value::as_str),
+        answer
+            .get("policy")
+            .and_then(|p| p.get("matched_rule_id"))
+            .and_then(Value::as_str),
+        id,
+    );
     match store
         .apply(ChangeSet {
             events,
@@ -853,6 +921,11 @@ pub async fn put_policy(State(s): S, Auth(c): Auth, body: RawBody) -> ApiResult 
     let change = store
         .replace(engine)
         .map_err(|e| Problem::new(StatusCode::CONFLICT, e.code().as_str(), e.to_string()))?;
+    crate::telemetry::policy_changed(
+        &change.new.policy_id,
+        change.new.version,
+        change.old.version,
+    );
     let event = RegistryEvent {
         event_type: EventType::PolicyChanged,
         subject: "policy".into(),

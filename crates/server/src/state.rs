@@ -88,6 +88,16 @@ impl AppState {
     pub fn limit(&self, limiter: &RateLimiter, key: &str, now: Timestamp) -> Result<(), Problem> {
         limiter.check(key, now).map_err(|e| {
             self.metrics.decision("rate_limit", "rate_limited");
+            crate::telemetry::rate_limited(
+                if key.starts_with("did:") {
+                    "verifier_did"
+                } else {
+                    "credential"
+                },
+                e.strikes,
+                self.config.rate_window_seconds.saturating_mul(1000),
+                u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(0),
+            );
             // Rounded up: a client that waits as told must not come back early.
             let millis = u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(1000);
             let secs = millis.div_ceil(1000).max(1);

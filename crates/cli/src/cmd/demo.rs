@@ -639,8 +639,8 @@ async fn demo(args: Args) -> Result<ExitCode> {
         .unwrap_or_default();
     println!("\nactive reserve set ({} lots):", lots.len());
     println!(
-        "  {:<14} {:<10} {:>12} {:<8} {:<12}",
-        "LOT", "COMMODITY", "QUANTITY", "UNIT", "GRADE"
+        "  {:<14} {:<10} {:>12} {:<8} {:<12} {:<20}",
+        "LOT", "COMMODITY", "QUANTITY", "UNIT", "GRADE", "ATTESTATION"
     );
     for l in lots.iter().take(8) {
         let s = |k: &str| l.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
@@ -651,12 +651,13 @@ async fn demo(args: Args) -> Result<ExitCode> {
                 .to_owned()
         };
         println!(
-            "  {:<14} {:<10} {:>12} {:<8} {:<12}",
+            "  {:<14} {:<10} {:>12} {:<8} {:<12} {:<20}",
             s("lotId"),
             s("commodity"),
             q("amount"),
             q("unit"),
-            s("grade")
+            s("grade"),
+            s("attestation")
         );
     }
     if lots.len() > 8 {

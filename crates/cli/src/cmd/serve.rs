@@ -122,6 +122,14 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 /// Runs the server until SIGINT / SIGTERM.
 pub fn run(args: Args) -> Result<ExitCode> {
     let config = args.config()?;
+    // Telemetry as JSON lines on stderr; CPHAR_LOG sets the filter (default: info).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CPHAR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
