@@ -155,8 +155,8 @@ struct DidArgs {
     /// Lot id.
     lot: String,
     /// A past `versionId`.
-    #[arg(long)]
-    version: Option<u64>,
+    #[arg(long, value_name = "N")]
+    version_id: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -362,7 +362,7 @@ async fn execute(
         Command::Lot(a) => show_lot(r, &a.id, json).await,
         Command::Seal(a) => show_seal(r, &a.id, json).await,
         Command::Did(a) => r
-            .did_document(&a.lot, a.version)
+            .did_document(&a.lot, a.version_id)
             .await
             .map(|doc| println!("{doc}")),
         Command::Active(a) => r
