@@ -526,15 +526,24 @@ macro_rules! store_impl {
                 let (mut next, mut head) = Self::lock_head(&mut tx).await?;
                 let signer = audit.signer();
                 let mut results = Vec::with_capacity(jobs.len());
+                let mut entries = Vec::new();
                 for job in jobs {
                     let Work::Apply(sets) = &job.work else { return Ok(None) };
-                    match Self::apply_sets(&mut tx, sets, &mut next, &mut head, signer.as_deref(), audit).await {
-                        Ok(seqs) => results.push(seqs),
+                    match Self::stage_sets(&mut tx, sets, &mut next, &mut head, signer.as_deref(), audit).await {
+                        Ok(rows) => {
+                            results.push(rows.iter().map(|(seq, _, _)| *seq).collect());
+                            entries.extend(rows);
+                        }
                         Err(_) => {
                             tx.rollback().await.map_err(db)?;
                             return Ok(None);
                         }
                     }
+                }
+                // The whole group's entries in multi-row statements.
+                if Self::insert_events(&mut tx, &entries).await.is_err() {
+                    tx.rollback().await.map_err(db)?;
+                    return Ok(None);
                 }
                 Self::store_head(&mut tx, next, &head).await?;
                 tx.commit().await.map_err(db)?;
@@ -610,6 +619,21 @@ macro_rules! store_impl {
                 signer: Option<&EntrySigner>,
                 audit: &AuditState,
             ) -> Result<Vec<u64>, StoreError> {
+                let rows = Self::stage_sets(tx, sets, next, head, signer, audit).await?;
+                Self::insert_events(tx, &rows).await?;
+                Ok(rows.iter().map(|(seq, _, _)| *seq).collect())
+            }
+
+            /// Writes the records of `sets` and seals their events (in order, continuing the
+            /// chain at `next`/`head`); the sealed entries are returned for insertion.
+            async fn stage_sets<'s>(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                sets: &'s [ChangeSet],
+                next: &mut u64,
+                head: &mut String,
+                signer: Option<&EntrySigner>,
+                audit: &AuditState,
+            ) -> Result<Vec<(u64, &'s RegistryEvent, AuditEntry)>, StoreError> {
                 let plan = Plan::new(sets, *next)?;
                 Self::write(tx, &plan).await?;
                 if plan.events.is_empty() {
@@ -626,8 +650,7 @@ macro_rules! store_impl {
                     rows.push((*seq, *event, entry));
                 }
                 *next = plan.next_sequence(*next);
-                Self::insert_events(tx, &rows).await?;
-                Ok(rows.iter().map(|(seq, _, _)| *seq).collect())
+                Ok(rows)
             }
 
             async fn append_epoch(
