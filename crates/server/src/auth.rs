@@ -69,6 +69,7 @@ pub fn new_token(
 pub async fn authenticate(
     headers: &HeaderMap,
     store: &AnyStore,
+    cache: &TokenCache,
     now: Timestamp,
 ) -> Result<Caller, Problem> {
     let unauthorized = |why: &str| Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", why);
@@ -86,7 +87,16 @@ pub async fn authenticate(
     if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(unauthorized("malformed token"));
     }
-    let row = store.token(id).await.map_err(Problem::from)?;
+    let row = match cache.get(id) {
+        Some(row) => Some(row),
+        None => {
+            let row = store.token(id).await.map_err(Problem::from)?;
+            if let Some(r) = &row {
+                cache.put(r.clone());
+            }
+            row
+        }
+    };
     // Compare something in every case so that unknown ids and wrong secrets cost the same.
     let presented = hex(&cphar_crypto::sha256(secret.as_bytes()));
     let stored = row
@@ -138,4 +148,53 @@ fn nanos(t: Timestamp) -> i64 {
 
 fn hex(bytes: &[u8]) -> String {
     cphar_audit::entry::hex(bytes)
+}
+
+/// Recently read token records, so that a busy client does not cost a database read per
+/// request. An entry is trusted for [`TokenCache::TTL`]: a revocation made by this process
+/// takes effect at once ([`TokenCache::forget`]), one made by another server process sharing
+/// the database within the TTL. Secrets are still checked on every request.
+pub struct TokenCache {
+    entries: parking_lot::Mutex<std::collections::HashMap<String, (TokenRow, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    /// How long a cached record is trusted.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+    /// Most records kept (the cache is cleared when full).
+    const CAPACITY: usize = 10_000;
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        TokenCache {
+            entries: parking_lot::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<TokenRow> {
+        let entries = self.entries.lock();
+        entries
+            .get(id)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(row, _)| row.clone())
+    }
+
+    fn put(&self, row: TokenRow) {
+        let mut entries = self.entries.lock();
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(row.id.clone(), (row, std::time::Instant::now()));
+    }
+
+    /// Drops a token's record (after revoking it).
+    pub fn forget(&self, id: &str) {
+        self.entries.lock().remove(id);
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -113,9 +113,14 @@ impl FromRequestParts<Arc<AppState>> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Problem> {
         let now = state.now()?;
-        auth::authenticate(&parts.headers, state.node.registry.store(), now)
-            .await
-            .map(Auth)
+        auth::authenticate(
+            &parts.headers,
+            state.node.registry.store(),
+            &state.tokens,
+            now,
+        )
+        .await
+        .map(Auth)
     }
 }
 

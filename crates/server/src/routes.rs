@@ -1028,7 +1028,10 @@ pub async fn revoke_token(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<Strin
         .token_write(TokenWrite::Revoke(id.clone()), event)
         .await
     {
-        Ok(_) => ok(json!({"revoked": id})),
+        Ok(_) => {
+            s.tokens.forget(&id);
+            ok(json!({"revoked": id}))
+        }
         Err(cphar_registry::StoreError::Conflict(_)) => Err(Problem::not_found(
             "token_not_found",
             "no such unrevoked token",

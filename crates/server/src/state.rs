@@ -27,6 +27,8 @@ pub struct AppState {
     pub host: String,
     /// The audit log's Merkle tree, kept up to date on demand.
     pub tree: crate::transparency::TreeCache,
+    /// Recently authenticated token records.
+    pub tokens: crate::auth::TokenCache,
     /// The policy engine (seed 001), when a policy is configured.
     pub policy: Option<cphar_policy::PolicyStore>,
 }
@@ -57,6 +59,7 @@ impl AppState {
             config,
             tree: crate::transparency::TreeCache::default(),
             policy: policy.map(cphar_policy::PolicyStore::new),
+            tokens: crate::auth::TokenCache::new(),
         }
     }
 

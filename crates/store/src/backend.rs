@@ -524,6 +524,7 @@ macro_rules! store_impl {
             ) -> Result<Option<Vec<Vec<u64>>>, StoreError> {
                 let mut tx = pool.begin_with($begin).await.map_err(db)?;
                 let (mut next, mut head) = Self::lock_head(&mut tx).await?;
+                let first = next;
                 let signer = audit.signer();
                 let mut results = Vec::with_capacity(jobs.len());
                 let mut entries = Vec::new();
@@ -545,7 +546,10 @@ macro_rules! store_impl {
                     tx.rollback().await.map_err(db)?;
                     return Ok(None);
                 }
-                Self::store_head(&mut tx, next, &head).await?;
+                // A group without events (e.g. issued challenges) leaves the head as it was.
+                if next != first {
+                    Self::store_head(&mut tx, next, &head).await?;
+                }
                 tx.commit().await.map_err(db)?;
                 Ok(Some(results))
             }
