@@ -35,19 +35,11 @@ pub enum SealError {
     NotAnObject,
 }
 
+pub use cphar_crypto::hex;
+
 /// Lower-case hex SHA-384 of an entry's canonical bytes.
 pub fn chain_hash(canonical: &[u8]) -> String {
     hex(&cphar_crypto::sha384(canonical))
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// An ECDSA P-384 audit key: in memory ([`SigningKey`]) or held non-extractable by a token

@@ -18,3 +18,18 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 pub fn sha384(data: &[u8]) -> [u8; 48] {
     Sha384::digest(data).into()
 }
+
+/// Lower-case hex of `bytes` (how digests, fingerprints and ids are written everywhere).
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(d) = DIGITS.get(usize::from(nibble)) {
+                s.push(char::from(*d));
+            }
+        }
+    }
+    s
+}

@@ -35,7 +35,7 @@ mod verify;
 use std::fmt;
 
 pub use crate::cmac::{CMAC_AES128_KEY_LEN, CMAC_TAG_LEN, CmacAes128Key};
-pub use crate::digest::{sha256, sha384};
+pub use crate::digest::{hex, sha256, sha384};
 pub use crate::error::CryptoError;
 pub use crate::jwk::Jwk;
 pub use crate::rng::{CRNGT_BLOCK, ContinuousTest, random_bytes, rng_healthy};

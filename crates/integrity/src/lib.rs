@@ -53,19 +53,7 @@ pub fn signing_time(state: &ModuleState, clock: &TrustedClock) -> Result<Timesta
     Ok(clock.now_for_signing()?)
 }
 
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(d) = DIGITS.get(usize::from(nibble)) {
-                s.push(char::from(*d));
-            }
-        }
-    }
-    s
-}
+pub(crate) use cphar_crypto::hex;
 
 /// Decodes lower- or upper-case hex; `None` for odd length or a non-hex digit.
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {

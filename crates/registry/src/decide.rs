@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::seal::{SealEvent, SealState};
 use crate::store::{ChangeSet, DidDocumentVersion};
-use cphar_crypto::{Jwk, SigningKey};
+use cphar_crypto::{Jwk, SigningKey, hex};
 use cphar_protocol::{Bal, DeviceStatus, Outcome, ResultCode, RevocationReason, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -1351,17 +1351,6 @@ fn lot_event(
         reason_code: reason.map(str::to_owned),
         data,
     }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 pub(crate) fn not_found_seal(uid: &str) -> Refusal {

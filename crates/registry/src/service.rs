@@ -4,7 +4,7 @@
 
 use crate::codes::RefusalCode;
 use crate::decide::{
-    self, Authority, Ctx, Existing, RecordCustody, RecordInspection, Refused, RegisterSeal, hex,
+    self, Authority, Ctx, Existing, RecordCustody, RecordInspection, Refused, RegisterSeal,
 };
 use crate::did::RegistryNames;
 use crate::error::{Refusal, invalid};
@@ -13,7 +13,7 @@ use crate::model::{
     AuthorityRecord, AuthorityState, BindingRecord, DeviceCertificate, LotRecord, SealRecord,
 };
 use crate::store::{ChangeSet, Store, StoreError};
-use cphar_crypto::{Jwk, SigningKey};
+use cphar_crypto::{Jwk, SigningKey, hex};
 use cphar_protocol::{Outcome, RevocationReason, Timestamp};
 use cphar_vendor::{DeviceEvidence, PublicKeyBytes, UnixTime, VendorRegistry};
 use parking_lot::RwLock;

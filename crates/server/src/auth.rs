@@ -4,6 +4,7 @@
 
 use crate::problem::Problem;
 use axum::http::{HeaderMap, StatusCode, header};
+use cphar_crypto::hex;
 use cphar_protocol::Timestamp;
 use cphar_store::{AnyStore, TokenRow};
 use subtle::ConstantTimeEq;
@@ -144,10 +145,6 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), Problem> {
 
 fn nanos(t: Timestamp) -> i64 {
     i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    cphar_audit::entry::hex(bytes)
 }
 
 /// Recently read token records, so that a busy client does not cost a database read per

@@ -836,21 +836,15 @@ async fn policy_decision(
     let Some(policy) = &s.policy else {
         return Ok(None);
     };
-    let lot = s.node.registry.lot(lot_id).await?;
-    let binding = match &lot.binding_id {
-        Some(id) => s
-            .node
-            .registry
-            .bindings(lot_id)
-            .await?
-            .into_iter()
-            .find(|b| &b.id == id),
-        None => None,
-    };
-    let seal = match &binding {
-        Some(b) => Some(s.node.registry.seal(&b.seal_uid).await?),
-        None => None,
-    };
+    // The lot and its seal in one read (the same query the registry uses).
+    let (lot, current) = s
+        .node
+        .registry
+        .store()
+        .lot_current(lot_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("lot_not_found", format!("no lot has id {lot_id}")))?;
+    let seal = current.and_then(|(_, seal)| seal);
     let input = cphar_policy::PolicyInput {
         commodity: Some(lot.commodity.clone()),
         bal: outcome.bal,

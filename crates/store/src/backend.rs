@@ -765,25 +765,6 @@ macro_rules! store_impl {
                 uint(n)
             }
 
-            /// Stores an issued challenge (its nonce must be new).
-            pub async fn insert_challenge(&self, c: &ChallengeRow) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO challenges (id, nonce, lot_id, verifier, request, issued_ns, expires_ns, used) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE)",
-                )
-                .bind(&c.id)
-                .bind(&c.nonce)
-                .bind(&c.lot_id)
-                .bind(&c.verifier)
-                .bind(&c.request)
-                .bind(c.issued_ns)
-                .bind(c.expires_ns)
-                .execute(&self.write)
-                .await
-                .map_err(db)?;
-                Ok(())
-            }
-
             /// An unused challenge, without taking it.
             pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
                 let row: Option<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
@@ -791,29 +772,6 @@ macro_rules! store_impl {
                 )
                 .bind(id)
                 .fetch_optional(&self.read)
-                .await
-                .map_err(db)?;
-                Ok(row.map(|(id, nonce, lot_id, verifier, request, issued_ns, expires_ns)| ChallengeRow {
-                    id,
-                    nonce,
-                    lot_id,
-                    verifier,
-                    request,
-                    issued_ns,
-                    expires_ns,
-                }))
-            }
-
-            /// Marks a challenge used and returns it — once: a second call (from any server
-            /// process) gets `None`, as does an expired challenge.
-            pub async fn take_challenge(&self, id: &str, now_ns: i64) -> Result<Option<ChallengeRow>, StoreError> {
-                let row: Option<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
-                    "UPDATE challenges SET used = TRUE WHERE id = $1 AND NOT used AND expires_ns > $2 \
-                     RETURNING id, nonce, lot_id, verifier, request, issued_ns, expires_ns",
-                )
-                .bind(id)
-                .bind(now_ns)
-                .fetch_optional(&self.write)
                 .await
                 .map_err(db)?;
                 Ok(row.map(|(id, nonce, lot_id, verifier, request, issued_ns, expires_ns)| ChallengeRow {

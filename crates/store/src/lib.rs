@@ -167,23 +167,9 @@ impl AnyStore {
         dispatch!(self.ended_bindings())
     }
 
-    /// Stores an issued challenge.
-    pub async fn insert_challenge(&self, c: &ChallengeRow) -> Result<(), StoreError> {
-        dispatch!(self.insert_challenge(c))
-    }
-
     /// An unused challenge, without taking it.
     pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
         dispatch!(self.challenge(id))
-    }
-
-    /// Takes a challenge for use: once, while unexpired, across processes.
-    pub async fn take_challenge(
-        &self,
-        id: &str,
-        now_ns: i64,
-    ) -> Result<Option<ChallengeRow>, StoreError> {
-        dispatch!(self.take_challenge(id, now_ns))
     }
 
     /// Deletes expired challenges.
