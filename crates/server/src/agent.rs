@@ -4,7 +4,7 @@
 //! the transport timeout is recorded as `device_unreachable`.
 
 use crate::problem::Problem;
-use crate::routes::{new_challenge, verify_response};
+use crate::routes::verifier::{new_challenge, verify_response};
 use crate::state::AppState;
 use cphar_registry::SealState;
 use http_body_util::{BodyExt, Full};

@@ -17,41 +17,47 @@ use std::sync::Arc;
 /// The API router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/health", get(r::health))
-        .route("/ready", get(r::ready))
-        .route("/metrics", get(r::metrics))
-        .route("/openapi.json", get(r::openapi))
-        .route("/.well-known/did.json", get(r::registry_did))
-        .route("/lots/{id}/did.json", get(r::did_document))
-        .route("/reserve/active", get(r::active))
-        .route("/status/revocations", get(r::revocations))
-        .route("/audit/entries", get(r::audit_entries))
-        .route("/audit/checkpoint", get(r::audit_checkpoint))
-        .route("/audit/proof/{seq}", get(r::audit_proof))
-        .route("/audit/consistency", get(r::audit_consistency))
-        .route("/tsa/certificate", get(r::tsa_certificate))
-        .route("/tsa", post(r::tsa))
-        .route("/seals", post(r::register_seal))
-        .route("/seals/{uid}", get(r::get_seal))
-        .route("/inspections", post(r::inspect))
-        .route("/custody", post(r::custody))
-        .route("/lots/{id}", get(r::get_lot))
-        .route("/lots/{id}/bind", post(r::bind))
-        .route("/lots/{id}/sign-off", post(r::sign_off))
-        .route("/lots/{id}/revoke", post(r::revoke))
-        .route("/lots/{id}/retire", post(r::retire))
-        .route("/lots/{id}/rebind", post(r::rebind))
-        .route("/lots/{id}/decommission", post(r::decommission))
-        .route("/lots/{id}/close-cycle", post(r::close_cycle))
-        .route("/lots/{id}/reenroll", post(r::reenroll))
-        .route("/challenges", post(r::issue_challenge))
-        .route("/challenges/{id}/response", post(r::answer_challenge))
-        .route("/tokens", post(r::create_token))
-        .route("/tokens/{id}", delete(r::revoke_token))
-        .route("/authority/revoke", post(r::revoke_authority))
-        .route("/authority/expire", post(r::expire_authority))
-        .route("/policy", get(r::get_policy).put(r::put_policy))
-        .fallback(r::not_found)
+        .route("/health", get(r::public::health))
+        .route("/ready", get(r::public::ready))
+        .route("/metrics", get(r::public::metrics))
+        .route("/openapi.json", get(r::public::openapi))
+        .route("/.well-known/did.json", get(r::public::registry_did))
+        .route("/lots/{id}/did.json", get(r::public::did_document))
+        .route("/reserve/active", get(r::public::active))
+        .route("/status/revocations", get(r::public::revocations))
+        .route("/audit/entries", get(r::audit::audit_entries))
+        .route("/audit/checkpoint", get(r::audit::audit_checkpoint))
+        .route("/audit/proof/{seq}", get(r::audit::audit_proof))
+        .route("/audit/consistency", get(r::audit::audit_consistency))
+        .route("/tsa/certificate", get(r::public::tsa_certificate))
+        .route("/tsa", post(r::public::tsa))
+        .route("/seals", post(r::registry::register_seal))
+        .route("/seals/{uid}", get(r::registry::get_seal))
+        .route("/inspections", post(r::registry::inspect))
+        .route("/custody", post(r::registry::custody))
+        .route("/lots/{id}", get(r::registry::get_lot))
+        .route("/lots/{id}/bind", post(r::registry::bind))
+        .route("/lots/{id}/sign-off", post(r::registry::sign_off))
+        .route("/lots/{id}/revoke", post(r::registry::revoke))
+        .route("/lots/{id}/retire", post(r::registry::retire))
+        .route("/lots/{id}/rebind", post(r::registry::rebind))
+        .route("/lots/{id}/decommission", post(r::registry::decommission))
+        .route("/lots/{id}/close-cycle", post(r::registry::close_cycle))
+        .route("/lots/{id}/reenroll", post(r::registry::reenroll))
+        .route("/challenges", post(r::verifier::issue_challenge))
+        .route(
+            "/challenges/{id}/response",
+            post(r::verifier::answer_challenge),
+        )
+        .route("/tokens", post(r::admin::create_token))
+        .route("/tokens/{id}", delete(r::admin::revoke_token))
+        .route("/authority/revoke", post(r::admin::revoke_authority))
+        .route("/authority/expire", post(r::admin::expire_authority))
+        .route(
+            "/policy",
+            get(r::admin::get_policy).put(r::admin::put_policy),
+        )
+        .fallback(r::public::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -128,7 +134,7 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<Option<String>, String>
         return Ok(None);
     }
     let now = state.now().map_err(|p| p.detail)?;
-    let (text, _) = r::issue_token_record(
+    let (text, _) = r::admin::issue_token_record(
         state,
         crate::auth::Role::Admin,
         "admin",

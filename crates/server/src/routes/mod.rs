@@ -1,0 +1,48 @@
+//! The HTTP API. Handlers are thin: authenticate and authorize, parse strictly, call the
+//! registry / protocol core / TSA, answer JSON or problem details.
+//!
+//! | route | who |
+//! | --- | --- |
+//! | `GET /health`, `/ready`, `/metrics`, `/openapi.json` | public |
+//! | `GET /lots/{id}/did.json`, `/reserve/active`, `/status/revocations` | public |
+//! | `GET /audit/entries`, `/audit/checkpoint`, `/audit/proof/{seq}`, `/audit/consistency` | public |
+//! | `GET /tsa/certificate`, `POST /tsa` | public |
+//! | `POST /seals` | vendor |
+//! | `POST /inspections` | inspector |
+//! | `POST /custody` | inspector, operator |
+//! | `POST /lots/{id}/bind`, `/revoke`, `/retire`, `/rebind`, `/decommission`, `/close-cycle`, `/reenroll` | operator |
+//! | `POST /lots/{id}/sign-off` | auditor |
+//! | `GET /lots/{id}`, `GET /seals/{uid}` | any role |
+//! | `POST /challenges`, `POST /challenges/{id}/response` | verifier |
+//! | `POST /tokens`, `DELETE /tokens/{id}`, `POST /authority/revoke`, `POST /authority/expire` | admin |
+
+pub mod admin;
+pub mod audit;
+pub mod public;
+pub mod registry;
+pub mod verifier;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cphar_protocol::Timestamp;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub(crate) type S = State<Arc<AppState>>;
+pub(crate) type ApiResult = Result<Response, Problem>;
+
+pub(crate) fn ok(value: Value) -> ApiResult {
+    Ok(Json(value).into_response())
+}
+
+pub(crate) fn created(value: Value) -> ApiResult {
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+pub(crate) fn nanos(t: Timestamp) -> i64 {
+    i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)
+}

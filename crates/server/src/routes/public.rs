@@ -1,0 +1,259 @@
+//! Public, read-only routes: liveness and readiness, metrics, the OpenAPI document, DID
+//! documents, the active reserve set, revocation status, and the RFC 3161 TSA.
+
+use crate::extract::{ApiPath, ApiQuery, RawBody};
+use crate::problem::Problem;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use cphar_registry::event::{EventType, RegistryEvent};
+use cphar_registry::{ChangeSet, Store};
+use cphar_tsa::FailureInfo;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiResult, S, ok};
+
+// ---------------------------------------------------------------------------------------------
+// Public
+
+/// `GET /health`: the process answers (liveness), with its module and clock status.
+pub async fn health(State(s): S) -> ApiResult {
+    ok(json!({
+        "status": "ok",
+        "module": s.node.module.status().to_json(),
+        "epoch": s.node.epoch,
+        "clock": {"signing": s.node.clock.now_for_signing().is_ok()},
+    }))
+}
+
+/// `GET /ready`: 200 only when the module is operational and the clock within tolerance.
+pub async fn ready(State(s): S) -> ApiResult {
+    s.ensure_operational()?;
+    s.now()?;
+    ok(json!({"ready": true}))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(s): S) -> Response {
+    if let Ok((size, _)) = s.node.registry.store().audit_head().await {
+        s.metrics
+            .audit_log_size
+            .set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /.well-known/did.json`: the registry's own DID document (`did:web:HOST`), the issuer of
+/// every BEA: its Enrollment Authority keys (revoked ones marked) and its identity key.
+pub async fn registry_did(State(s): S) -> ApiResult {
+    let did = format!("did:web:{}", s.host);
+    let mut methods = Vec::new();
+    let mut assertion = Vec::new();
+    for a in s.node.registry.authorities().await? {
+        let mut m = json!({"id": a.key_id, "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": a.public_jwk});
+        if let (Some(obj), Some(at)) = (m.as_object_mut(), a.revoked_at) {
+            obj.insert(
+                "revoked".into(),
+                json!({"timestamp": at.to_string(), "reason": "authority_revoked"}),
+            );
+        } else {
+            assertion.push(json!(a.key_id));
+        }
+        methods.push(m);
+    }
+    if let Some(identity) = &s.node.identity {
+        methods.push(json!({
+            "id": format!("{did}#identity"),
+            "type": "JsonWebKey2020",
+            "controller": did,
+            "publicKeyJwk": identity.verifying_key().to_jwk().to_json(),
+        }));
+    }
+    let doc = json!({
+        "@context": ["https://www.w3.org/ns/did/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/did+json")],
+        doc.to_string(),
+    )
+        .into_response())
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document().to_string(),
+    )
+        .into_response()
+}
+
+/// `?versionId=`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VersionQuery {
+    version_id: Option<u64>,
+}
+
+/// `GET /lots/{id}/did.json[?versionId=N]`: the lot's DID document (did:web).
+pub async fn did_document(
+    State(s): S,
+    ApiPath(lot): ApiPath<String>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> ApiResult {
+    let doc = s.node.registry.did_document(&lot, q.version_id).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/did+json")],
+        doc.to_string(),
+    )
+        .into_response())
+}
+
+/// `?after=&limit=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /reserve/active`: the active reserve set.
+pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let lots = s
+        .node
+        .registry
+        .active_reserve(p.after.as_deref(), limit)
+        .await?;
+    let now = s.now()?;
+    let cadence = time::Duration::seconds(
+        i64::try_from(s.config.attestation_cadence_seconds).unwrap_or(i64::MAX),
+    );
+    let mut listed = Vec::with_capacity(lots.len());
+    for lot in &lots {
+        // Every listed lot says how fresh its evidence is: `attested` within the cadence,
+        // `attestation_overdue` once its last good attestation is older (the scheduler then
+        // closes the cycle: Attested → Sealed), `not_yet_attested` before the first one.
+        let seal = match s.node.registry.store().lot_current(&lot.lot_id).await? {
+            Some((_, Some((_, seal)))) => seal,
+            _ => None,
+        };
+        let attestation = match seal.and_then(|x| x.last_attested_at) {
+            None => "not_yet_attested",
+            Some(t) if now.since(t) > cadence => "attestation_overdue",
+            Some(_) => "attested",
+        };
+        let mut entry = json!(lot);
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert("attestation".into(), json!(attestation));
+        }
+        listed.push(entry);
+    }
+    let next = (lots.len() as u32 == limit)
+        .then(|| lots.last().map(|l| l.lot_id.clone()))
+        .flatten();
+    ok(json!({"lots": listed, "next": next}))
+}
+
+/// `GET /status/revocations`: every revoked or decommissioned binding method.
+pub async fn revocations(State(s): S) -> ApiResult {
+    let ended = s.node.registry.store().ended_bindings().await?;
+    let list: Vec<Value> = ended
+        .iter()
+        .map(|b| {
+            json!({
+                "bindingMethod": b.id,
+                "state": b.state.as_str(),
+                "reason": b.revocation.map(|r| r.reason.as_str()),
+                "revokedAt": b.revocation.map(|r| r.at.to_string()),
+            })
+        })
+        .collect();
+    ok(json!({"issuer": format!("did:web:{}", s.host), "revoked": list}))
+}
+
+/// `GET /tsa/certificate`: the TSA chain, leaf first, PEM.
+pub async fn tsa_certificate(State(s): S) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        s.tsa.chain_pem().to_owned(),
+    )
+        .into_response()
+}
+
+/// `POST /tsa` (`application/timestamp-query`): an RFC 3161 answer, audited before it is sent.
+pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
+    let body = body.bytes()?;
+    let now = match (
+        s.node.module.ensure_operational(),
+        s.node.clock.now_nanos_for_signing(),
+    ) {
+        (Err(_), _) => Err(FailureInfo::SystemFailure),
+        (_, Err(_)) => Err(FailureInfo::TimeNotAvailable),
+        (Ok(()), Ok(n)) => Ok(n),
+    };
+    let (der, event) = match s.tsa.answer(&body, now) {
+        Ok(issued) => {
+            let event = match issued.outcome {
+                cphar_tsa::Outcome::Granted { serial, gen_time } => {
+                    s.metrics.decision("tsa", "granted");
+                    (
+                        EventType::TimestampIssued,
+                        None,
+                        json!({"serial": format!("{serial:x}"), "genTime": gen_time.to_string()}),
+                    )
+                }
+                cphar_tsa::Outcome::Rejected(f) => {
+                    s.metrics.decision("tsa", f.as_str());
+                    (
+                        EventType::TimestampRefused,
+                        Some(f.as_str()),
+                        json!({"failureInfo": f.as_str()}),
+                    )
+                }
+            };
+            (issued.response, Some(event))
+        }
+        Err(rejection) => {
+            s.metrics.decision("tsa", "refused_unavailable");
+            (rejection, None)
+        }
+    };
+    // The token leaves only once its record is durable; without a trusted time or a working
+    // module nothing can be recorded, and the answer is already a rejection.
+    if let (Some((kind, reason, data)), Ok(at)) = (event, s.now()) {
+        let event = RegistryEvent {
+            event_type: kind,
+            subject: "tsa".into(),
+            actor: "tsa".into(),
+            at,
+            reason_code: reason.map(str::to_owned),
+            data,
+        };
+        s.node
+            .registry
+            .store()
+            .apply(ChangeSet {
+                events: vec![event],
+                ..ChangeSet::default()
+            })
+            .await?;
+    }
+    Ok(([(header::CONTENT_TYPE, "application/timestamp-reply")], der).into_response())
+}
+
+/// Anything else.
+pub async fn not_found() -> Problem {
+    Problem::not_found("no_such_route", "no such endpoint")
+}
