@@ -8,6 +8,7 @@
 //! * [`store`] — the storage interface the backends implement;
 //! * [`service`] — the driver: load, decide, apply atomically, retry on conflict.
 
+pub mod attest;
 pub mod bea;
 pub mod binding;
 pub mod codes;
@@ -16,8 +17,10 @@ pub mod did;
 mod error;
 pub mod event;
 pub mod model;
+pub mod policy;
 pub mod seal;
 pub mod service;
+pub mod service_event;
 pub mod store;
 mod wire;
 
@@ -29,4 +32,5 @@ pub use event::{EventType, RegistryEvent, StoredEvent};
 pub use model::{BindingRecord, LotRecord, SealRecord, in_active_reserve};
 pub use seal::SealState;
 pub use service::{Clock, Registry, RegistryError, SystemClock};
+pub use service_event::{ClockFact, ServiceEvent};
 pub use store::{ChangeSet, Store, StoreError};
