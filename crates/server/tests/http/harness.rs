@@ -201,10 +201,15 @@ impl Seal {
     /// The device answering `request` (as received: the raw JSON of `POST /challenges`) with
     /// the binding method `method`: the ChallengeResponse JSON bytes.
     pub fn respond(&self, request: &Value, method: &str) -> Vec<u8> {
+        self.respond_with(request, method, DeviceStatus::Operational)
+    }
+
+    /// The device answering `request`, reporting `status`.
+    pub fn respond_with(&self, request: &Value, method: &str, status: DeviceStatus) -> Vec<u8> {
         let request = ChallengeRequest::from_value(request.clone()).unwrap();
         let key = SigningKey::from_pkcs8_der(&self.pkcs8).unwrap();
         let mut device = SoftwareSeal::new(key, method.to_owned(), Bal::Bal2);
-        device.set_status(DeviceStatus::Operational);
+        device.set_status(status);
         let response = device.respond(&request, Timestamp::now_utc()).unwrap();
         serde_json::to_vec(response.raw()).unwrap()
     }
@@ -357,6 +362,11 @@ pub struct Options {
     pub scheduler_interval_seconds: u64,
     /// Copy these files (identity and EA keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
+    /// Attestation cadence and grace, seconds.
+    pub attestation_cadence_seconds: u64,
+    pub attestation_grace_seconds: u64,
+    /// A policy file (TOML) to start with.
+    pub policy: Option<String>,
 }
 
 impl Default for Options {
@@ -369,6 +379,9 @@ impl Default for Options {
             skew_seconds: 300,
             scheduler_interval_seconds: 0,
             keys_from: None,
+            attestation_cadence_seconds: 3600,
+            attestation_grace_seconds: 900,
+            policy: None,
         }
     }
 }
@@ -387,7 +400,17 @@ pub struct Server {
 
 impl Server {
     pub async fn start(pki: &Pki, options: Options) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(tempfile::tempdir().unwrap(), pki, options).await
+    }
+
+    /// Stops the server and starts another on the same data directory (a restart).
+    pub async fn restart(mut self, pki: &Pki, options: Options) -> Server {
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        self.stop().await;
+        Server::start_in(dir, pki, options).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, pki: &Pki, options: Options) -> Server {
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).unwrap();
         if let Some(from) = &options.keys_from {
@@ -400,6 +423,13 @@ impl Server {
         }
         let vendors = dir.path().join("vendors.json");
         std::fs::write(&vendors, pki.trust_file()).unwrap();
+        let policy = options.policy.as_ref().map(|text| {
+            let path = dir
+                .path()
+                .join(format!("policy-{}.toml", random_hex::<4>()));
+            std::fs::write(&path, text).unwrap();
+            path
+        });
         let config = ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.clone(),
@@ -412,6 +442,9 @@ impl Server {
             rate_window_seconds: options.rate_window_seconds,
             // Tests drive the scheduler's jobs themselves, unless they ask for it.
             scheduler_interval_seconds: options.scheduler_interval_seconds,
+            attestation_cadence_seconds: options.attestation_cadence_seconds,
+            attestation_grace_seconds: options.attestation_grace_seconds,
+            policy,
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)
