@@ -7,14 +7,17 @@
 //!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
 //!   [`problem`] RFC 9457 errors, [`openapi`] the API document;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
-//! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
-//!   [`agent`] — challenging seals that expose a network transport;
+//! * [`attestation`] — every recorded answer's metrics and telemetry around the registry's
+//!   attestation operation; [`scheduler`] — clock validation, attestation cadence, lapsed
+//!   evidence, re-enrollment expiry; [`agent`] — challenging seals that expose a network
+//!   transport;
 //! * [`metrics`] — Prometheus metrics; [`telemetry`] — structured logs with seed 001's
 //!   telemetry field names; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod app;
+pub mod attestation;
 pub mod auth;
 pub mod config;
 pub mod extract;
