@@ -412,9 +412,11 @@ macro_rules! store_impl {
             }
 
             /// Bindings that are revoked or decommissioned, by id (the revocation status list).
-            pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
+            pub async fn ended_bindings(&self, after: Option<&str>, limit: u32) -> Result<Vec<BindingRecord>, StoreError> {
                 let rows: Vec<(String,)> =
-                    sqlx::query_as("SELECT record FROM bindings WHERE state IN ('revoked', 'decommissioned') ORDER BY id")
+                    sqlx::query_as("SELECT record FROM bindings WHERE state IN ('revoked', 'decommissioned') AND id > $1 ORDER BY id LIMIT $2")
+                        .bind(after.unwrap_or(""))
+                        .bind(i64::from(limit))
                         .fetch_all(&self.read)
                         .await
                         .map_err(db)?;

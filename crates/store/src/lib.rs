@@ -148,9 +148,13 @@ impl AnyStore {
         dispatch!(self.bare_durable_inserts(n))
     }
 
-    /// Revoked and decommissioned bindings, by id.
-    pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
-        dispatch!(self.ended_bindings())
+    /// Revoked and decommissioned bindings, by id, after `after`, at most `limit`.
+    pub async fn ended_bindings(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<BindingRecord>, StoreError> {
+        dispatch!(self.ended_bindings(after, limit))
     }
 
     /// Closes the connections.

@@ -162,9 +162,16 @@ pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
     ok(json!({"lots": listed, "next": next}))
 }
 
-/// `GET /status/revocations`: every revoked or decommissioned binding method.
-pub async fn revocations(State(s): S) -> ApiResult {
-    let ended = s.node.registry.store().ended_bindings().await?;
+/// `GET /status/revocations[?after=&limit=]`: revoked or decommissioned binding methods, by
+/// id, one page (at most 1000; `next` names the cursor of the following page).
+pub async fn revocations(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
+    let limit = p.limit.unwrap_or(1000).clamp(1, 1000);
+    let ended = s
+        .node
+        .registry
+        .store()
+        .ended_bindings(p.after.as_deref(), limit)
+        .await?;
     let list: Vec<Value> = ended
         .iter()
         .map(|b| {
@@ -176,7 +183,10 @@ pub async fn revocations(State(s): S) -> ApiResult {
             })
         })
         .collect();
-    ok(json!({"issuer": format!("did:web:{}", s.host), "revoked": list}))
+    let next = (ended.len() as u32 == limit)
+        .then(|| ended.last().map(|b| b.id.clone()))
+        .flatten();
+    ok(json!({"issuer": format!("did:web:{}", s.host), "revoked": list, "next": next}))
 }
 
 /// `GET /tsa/certificate`: the TSA chain, leaf first, PEM.

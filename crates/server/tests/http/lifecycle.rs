@@ -433,6 +433,28 @@ async fn whole_lifecycle(backend: Backend) {
         listed.contains(&(method_b.clone(), "device_replacement".to_owned())),
         "{listed:?}"
     );
+    // Paged: one at a time, following `next`, the same list in the same order.
+    let mut paged = Vec::new();
+    let mut path = "/status/revocations?limit=1".to_owned();
+    loop {
+        let page = s.get(&path, None).await.expect(200);
+        let items = page["revoked"].as_array().unwrap();
+        assert!(items.len() <= 1, "{page}");
+        paged.extend(
+            items
+                .iter()
+                .map(|r| r["bindingMethod"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(next) => {
+                let next = next.replace('%', "%25").replace('#', "%23");
+                path = format!("/status/revocations?limit=1&after={next}");
+            }
+            None => break,
+        }
+    }
+    let all: Vec<String> = listed.iter().map(|(m, _)| m.clone()).collect();
+    assert_eq!(paged, all);
     assert!(
         listed.contains(&(method_a2.clone(), "object_decommissioned".to_owned())),
         "{listed:?}"
