@@ -5,7 +5,7 @@
 //!   `audit_key_epoch` entry that opens its epoch. Until then nothing is signed.
 //! * [`app`] — the HTTP router, middleware and `serve` (TLS, graceful shutdown);
 //!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
-//!   [`problem`] RFC 9457 errors, [`openapi`] the API document;
+//!   [`problem`] RFC 9457 errors, [`openapi`] the API document, [`access`] who reads what;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
 //!   [`agent`] — challenging seals that expose a network transport;
@@ -13,6 +13,7 @@
 //!   telemetry field names; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod agent;
 pub mod app;
 pub mod auth;

@@ -32,7 +32,12 @@ pub const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "public",
         "A lot's DID document (did:web); ?versionId= for past versions",
     ),
-    ("get", "/reserve/active", "public", "The active reserve set"),
+    (
+        "get",
+        "/reserve/active",
+        "public",
+        "The active reserve set (lot details only for auditor, admin, operator of the lot)",
+    ),
     (
         "get",
         "/status/revocations",
@@ -42,8 +47,14 @@ pub const OPERATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "get",
         "/audit/entries",
+        "operator,auditor,admin",
+        "The audit log as JSON Lines (an operator: the entries it is the actor of)",
+    ),
+    (
+        "get",
+        "/audit/leaves",
         "public",
-        "The audit log as JSON Lines",
+        "Sequence numbers and RFC 9162 leaf hashes of the audit log",
     ),
     (
         "get",
@@ -55,7 +66,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "get",
         "/audit/proof/{seq}",
         "public",
-        "Inclusion proof bundle for one entry",
+        "Inclusion proof bundle for one entry (the entry itself only for those who may read it)",
     ),
     (
         "get",
@@ -81,7 +92,12 @@ pub const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "vendor",
         "Register a seal with its vendor attestation",
     ),
-    ("get", "/seals/{uid}", "any", "A seal with its history"),
+    (
+        "get",
+        "/seals/{uid}",
+        "operator,auditor,admin",
+        "A seal with its history (an operator: seals of the lots it bound)",
+    ),
     ("post", "/inspections", "inspector", "Record an inspection"),
     (
         "post",
@@ -92,8 +108,8 @@ pub const OPERATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "get",
         "/lots/{id}",
-        "any",
-        "A lot with bindings, inspections, custody and history",
+        "operator,auditor,admin",
+        "A lot with bindings, inspections, custody and history (an operator: lots it bound)",
     ),
     (
         "post",

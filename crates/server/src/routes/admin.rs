@@ -3,13 +3,12 @@
 use super::registry::Empty;
 use crate::auth::{Role, new_token, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use cphar_protocol::Timestamp;
 use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
+use cphar_registry::{ChangeSet, RefusalCode, Store};
 use cphar_store::TokenWrite;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,7 +21,7 @@ use super::{ApiResult, S, created, ok};
 /// `GET /policy` (any role): the active policy.
 pub async fn get_policy(State(s): S, Auth(_): Auth) -> ApiResult {
     let Some(store) = &s.policy else {
-        return Err(Problem::not_found("no_policy", "no policy is configured"));
+        return Err(Problem::new(ApiCode::NoPolicy, "no policy is configured"));
     };
     let p = store.active();
     let rules: Vec<Value> = p
@@ -41,25 +40,19 @@ pub async fn put_policy(State(s): S, Auth(c): Auth, body: RawBody) -> ApiResult 
     require(&c, &[Role::Admin])?;
     let bytes = body.bytes()?;
     let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Problem::bad_request("malformed_json", "not UTF-8"))?;
-    let engine = cphar_policy::PolicyEngine::from_json(text).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_policy",
-            e.to_string(),
-        )
-    })?;
+        .map_err(|_| Problem::new(ApiCode::MalformedJson, "not UTF-8"))?;
+    let engine = cphar_policy::PolicyEngine::from_json(text)
+        .map_err(|e| Problem::new(ApiCode::InvalidPolicy, e.to_string()))?;
     let Some(store) = &s.policy else {
         return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "no_policy",
+            ApiCode::PolicyNotManaged,
             "start the server with a policy file to manage policies",
         ));
     };
     let now = s.now()?;
     let change = store
         .replace(engine)
-        .map_err(|e| Problem::new(StatusCode::CONFLICT, e.code().as_str(), e.to_string()))?;
+        .map_err(|e| Problem::new(e.code(), e.to_string()))?;
     crate::telemetry::policy_changed(
         &change.new.policy_id,
         change.new.version,
@@ -97,17 +90,13 @@ pub struct TokenBody {
 pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     require(&c, &[Role::Admin])?;
     let b: TokenBody = body.parse()?;
-    let role: Role = b.role.parse().map_err(|_| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "unknown role",
-        )
-    })?;
+    let role: Role = b
+        .role
+        .parse()
+        .map_err(|_| Problem::new(ApiCode::InvalidInput, "unknown role"))?;
     if b.subject.is_empty() || b.subject.len() > 128 || b.subject.chars().any(char::is_control) {
         return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
+            ApiCode::InvalidInput,
             "subject must be 1-128 printable characters",
         ));
     }
@@ -171,8 +160,8 @@ pub async fn revoke_token(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<Strin
             s.tokens.forget(&id);
             ok(json!({"revoked": id}))
         }
-        Err(cphar_registry::StoreError::Conflict(_)) => Err(Problem::not_found(
-            "token_not_found",
+        Err(cphar_registry::StoreError::Conflict(_)) => Err(Problem::new(
+            ApiCode::TokenNotFound,
             "no such unrevoked token",
         )),
         Err(e) => Err(e.into()),
@@ -183,18 +172,16 @@ pub async fn revoke_token(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<Strin
 pub async fn revoke_authority(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     require(&c, &[Role::Admin])?;
     let _: Empty = body.parse()?;
-    let current = s.node.registry.current_authority_key_id().ok_or_else(|| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "authority_unavailable",
-            "no EA key",
-        )
-    })?;
+    let current = s
+        .node
+        .registry
+        .current_authority_key_id()
+        .ok_or_else(|| Problem::new(RefusalCode::AuthorityUnavailable, "no EA key"))?;
     let next = cphar_crypto::SigningKey::generate(cphar_crypto::Algorithm::Ed25519)
-        .map_err(|e| Problem::unavailable("keygen_failed", e))?;
+        .map_err(|e| Problem::unavailable(ApiCode::KeygenFailed, e))?;
     let pem = next
         .to_pkcs8_pem()
-        .map_err(|e| Problem::unavailable("keygen_failed", e))?;
+        .map_err(|e| Problem::unavailable(ApiCode::KeygenFailed, e))?;
     let staged = s
         .node
         .config
@@ -202,7 +189,7 @@ pub async fn revoke_authority(State(s): S, Auth(c): Auth, body: JsonBody) -> Api
         .join(format!("{}.next", crate::node::EA_KEY_FILE));
     let _ = std::fs::remove_file(&staged);
     crate::node::write_secret(&staged, pem.as_bytes())
-        .map_err(|e| Problem::unavailable("key_storage", e))?;
+        .map_err(|e| Problem::unavailable(ApiCode::KeyStorage, e))?;
     let new_id = s
         .node
         .registry
@@ -212,7 +199,7 @@ pub async fn revoke_authority(State(s): S, Auth(c): Auth, body: JsonBody) -> Api
         &staged,
         s.node.config.data_dir.join(crate::node::EA_KEY_FILE),
     )
-    .map_err(|e| Problem::unavailable("key_storage", e))?;
+    .map_err(|e| Problem::unavailable(ApiCode::KeyStorage, e))?;
     ok(json!({"revoked": current, "current": new_id}))
 }
 

@@ -1,8 +1,10 @@
 //! Public, read-only routes: liveness and readiness, metrics, the OpenAPI document, DID
-//! documents, the active reserve set, revocation status, and the RFC 3161 TSA.
+//! documents, the active reserve set (public view without a token), revocation status, and
+//! the RFC 3161 TSA.
 
+use crate::access::{self, MaybeAuth, View};
 use crate::extract::{ApiPath, ApiQuery, RawBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -128,8 +130,15 @@ pub struct Page {
     limit: Option<u32>,
 }
 
-/// `GET /reserve/active`: the active reserve set.
-pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
+/// `GET /reserve/active`: the active reserve set. Without a token every lot is in its public
+/// view (id, DID, binding, attestation freshness); the auditor and the admin see the full lot
+/// records, an operator those of the lots it bound ([`crate::access`]).
+pub async fn active(
+    State(s): S,
+    MaybeAuth(c): MaybeAuth,
+    ApiQuery(p): ApiQuery<Page>,
+) -> ApiResult {
+    let view = View::of(c.as_ref());
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let lots = s
         .node
@@ -154,7 +163,11 @@ pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
             Some(t) if now.since(t) > cadence => "attestation_overdue",
             Some(_) => "attested",
         };
-        let mut entry = json!(lot);
+        let mut entry = if access::sees_lot(&s, &view, &lot.lot_id).await? {
+            json!(lot)
+        } else {
+            access::public_lot(lot)
+        };
         if let Some(obj) = entry.as_object_mut() {
             obj.insert("attestation".into(), json!(attestation));
         }
@@ -255,5 +268,5 @@ pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
 
 /// Anything else.
 pub async fn not_found() -> Problem {
-    Problem::not_found("no_such_route", "no such endpoint")
+    Problem::new(ApiCode::NoSuchRoute, "no such endpoint")
 }

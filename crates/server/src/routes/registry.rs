@@ -1,11 +1,11 @@
 //! Registry operations: seals, inspections, custody, lots and their lifecycle.
 
+use crate::access::{self, View};
 use crate::auth::{Role, require};
 
 use crate::extract::{ApiPath, Auth, JsonBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use axum::extract::State;
-use axum::http::StatusCode;
 use cphar_protocol::RevocationReason;
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
 use serde::Deserialize;
@@ -29,9 +29,11 @@ pub async fn register_seal(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiRes
     created(json!(seal))
 }
 
-/// `GET /seals/{uid}` (any role): a seal with its history.
-pub async fn get_seal(State(s): S, Auth(_): Auth, ApiPath(uid): ApiPath<String>) -> ApiResult {
-    let seal = s.node.registry.seal(&uid).await?;
+/// `GET /seals/{uid}` (auditor, admin; an operator for the seals of its own lots): a seal
+/// with its history.
+pub async fn get_seal(State(s): S, Auth(c): Auth, ApiPath(uid): ApiPath<String>) -> ApiResult {
+    let view = View::detail(&c)?;
+    let seal = access::seal(&s, &view, &uid).await?;
     let history = s.node.registry.seal_history(&uid).await?;
     ok(json!({"seal": seal, "history": history}))
 }
@@ -52,11 +54,14 @@ pub async fn custody(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     created(json!({"custodyId": id, "lotId": cmd.lot_id}))
 }
 
-/// `GET /lots/{id}` (any role): lot, bindings, inspections, custody, history.
-pub async fn get_lot(State(s): S, Auth(_): Auth, ApiPath(lot): ApiPath<String>) -> ApiResult {
+/// `GET /lots/{id}` (auditor, admin; an operator for the lots it bound): lot, bindings,
+/// inspections, custody, history.
+pub async fn get_lot(State(s): S, Auth(c): Auth, ApiPath(lot): ApiPath<String>) -> ApiResult {
+    let view = View::detail(&c)?;
+    let record = access::lot(&s, &view, &lot).await?;
     let r = &s.node.registry;
     ok(json!({
-        "lot": r.lot(&lot).await?,
+        "lot": record,
         "bindings": r.bindings(&lot).await?,
         "inspections": r.inspections(&lot).await?,
         "custody": r.custody(&lot).await?,
@@ -79,8 +84,7 @@ pub struct ReasonBody {
 fn reason(text: &str) -> Result<RevocationReason, Problem> {
     text.parse().map_err(|_| {
         Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
+            ApiCode::InvalidInput,
             format!("'{text}' is not a revocation reason code"),
         )
     })

@@ -2,14 +2,13 @@
 
 use crate::auth::{Role, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use cphar_protocol::{Bal, ChallengeParams, ChallengeRequest, Timestamp, VerifierPolicy};
 use cphar_registry::event::{EventType, RegistryEvent};
 use cphar_registry::store::SpendChallenge;
-use cphar_registry::{ChangeSet, RegistryError, Store, StoreError};
+use cphar_registry::{ChangeSet, RefusalCode, RegistryError, Store, StoreError};
 use cphar_store::ChallengeRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,8 +36,7 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
     let verifier = b.verifier.unwrap_or_else(|| format!("did:web:{}", s.host));
     if !cphar_protocol::is_did(&verifier) {
         return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
+            ApiCode::InvalidInput,
             "verifier must be a DID",
         ));
     }
@@ -47,13 +45,8 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
     let min_bal = b
         .min_bal
         .map(|m| {
-            m.parse::<Bal>().map_err(|_| {
-                Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_input",
-                    "minBal must be BAL-1..BAL-4",
-                )
-            })
+            m.parse::<Bal>()
+                .map_err(|_| Problem::new(ApiCode::InvalidInput, "minBal must be BAL-1..BAL-4"))
         })
         .transpose()?;
     let (id, request) =
@@ -71,8 +64,8 @@ pub async fn new_challenge(
     now: Timestamp,
 ) -> Result<(String, ChallengeRequest), Problem> {
     let lot = s.node.registry.lot(lot_id).await?;
-    let nonce =
-        cphar_crypto::random_bytes::<32>().map_err(|e| Problem::unavailable("rng_failure", e))?;
+    let nonce = cphar_crypto::random_bytes::<32>()
+        .map_err(|e| Problem::unavailable(ApiCode::RngFailure, e))?;
     let request = ChallengeRequest::issue(ChallengeParams {
         did: lot.did.clone(),
         did_version: None,
@@ -82,15 +75,10 @@ pub async fn new_challenge(
         min_bal,
         request_pbac,
     })
-    .map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            e.to_string(),
-        )
-    })?;
+    .map_err(|e| Problem::new(ApiCode::InvalidInput, e.to_string()))?;
     let id = cphar_audit::entry::hex(
-        &cphar_crypto::random_bytes::<16>().map_err(|e| Problem::unavailable("rng_failure", e))?,
+        &cphar_crypto::random_bytes::<16>()
+            .map_err(|e| Problem::unavailable(ApiCode::RngFailure, e))?,
     );
     let skew = i64::try_from(s.config.skew_seconds)
         .unwrap_or(300)
@@ -147,8 +135,7 @@ pub async fn verify_response(
     let spent = || {
         s.metrics.decision("verification", "replay_refused");
         Problem::new(
-            StatusCode::CONFLICT,
-            "challenge_used_or_expired",
+            ApiCode::ChallengeUsedOrExpired,
             "this challenge was already answered, has expired, or does not exist",
         )
     };
@@ -333,7 +320,7 @@ async fn policy_decision(
         .store()
         .lot_current(lot_id)
         .await?
-        .ok_or_else(|| Problem::not_found("lot_not_found", format!("no lot has id {lot_id}")))?;
+        .ok_or_else(|| Problem::new(RefusalCode::LotNotFound, format!("no lot has id {lot_id}")))?;
     let seal = current.and_then(|(_, seal)| seal);
     let input = cphar_policy::PolicyInput {
         commodity: Some(lot.commodity.clone()),

@@ -518,9 +518,11 @@ impl Server {
         }
     }
 
-    /// The audit log, as exported by `GET /audit/entries`.
+    /// The audit log, as exported by `GET /audit/entries` (read with the admin token).
     pub async fn audit_export(&self) -> Vec<u8> {
-        let r = self.get("/audit/entries?limit=10000", None).await;
+        let r = self
+            .get("/audit/entries?limit=10000", Some(&self.admin))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.content_type(), "application/jsonl");
         r.body.to_vec()

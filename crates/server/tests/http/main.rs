@@ -5,6 +5,7 @@
 //!   PostgreSQL);
 //! * [`replay`] — replayed responses and the response-time bound;
 //! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
+//! * [`confidential`] — what anonymous callers, other roles and other operators cannot read;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
@@ -20,6 +21,7 @@ mod harness;
 
 mod bad_input;
 mod cluster;
+mod confidential;
 mod lifecycle;
 mod replay;
 mod roles;
