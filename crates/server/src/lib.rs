@@ -5,7 +5,8 @@
 //!   `audit_key_epoch` entry that opens its epoch. Until then nothing is signed.
 //! * [`app`] — the HTTP router, middleware and `serve` (TLS, graceful shutdown);
 //!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
-//!   [`problem`] RFC 9457 errors, [`openapi`] the API document, [`access`] who reads what;
+//!   [`problem`] RFC 9457 errors, [`openapi`] the API document from the types in [`schema`],
+//!   [`access`] who reads what;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
 //!   [`agent`] — challenging seals that expose a network transport;
@@ -25,6 +26,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod scheduler;
+pub mod schema;
 pub mod state;
 pub mod telemetry;
 pub mod transparency;

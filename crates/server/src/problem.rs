@@ -209,7 +209,8 @@ pub struct Problem {
 }
 
 /// The body of a problem answer (RFC 9457 with the `reasonCode` extension).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Problem")]
 #[serde(rename_all = "camelCase")]
 pub struct ProblemBody {
     /// `urn:cphar:problem:<reasonCode>`.

@@ -8,13 +8,14 @@ use crate::extract::{ApiPath, ApiQuery, Auth};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiResult, S, ok};
 
 /// `?from=&limit=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
     from: Option<u64>,
@@ -96,7 +97,7 @@ pub async fn audit_proof(
 }
 
 /// `?from=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     from: u64,

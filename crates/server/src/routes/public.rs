@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use cphar_registry::event::{EventType, RegistryEvent};
 use cphar_registry::{ChangeSet, Store};
 use cphar_tsa::FailureInfo;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -102,7 +103,7 @@ pub async fn openapi() -> Response {
 }
 
 /// `?versionId=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VersionQuery {
     version_id: Option<u64>,
@@ -123,7 +124,7 @@ pub async fn did_document(
 }
 
 /// `?after=&limit=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     after: Option<String>,

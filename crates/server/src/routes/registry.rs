@@ -8,6 +8,7 @@ use crate::problem::{ApiCode, Problem};
 use axum::extract::State;
 use cphar_protocol::RevocationReason;
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -70,14 +71,15 @@ pub async fn get_lot(State(s): S, Auth(c): Auth, ApiPath(lot): ApiPath<String>) 
 }
 
 /// An empty JSON object body.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
 /// A revocation reason body.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    #[schemars(with = "crate::schema::RevocationReason")]
     reason: String,
 }
 

@@ -335,11 +335,13 @@ pub async fn send(
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp {
+    let r = Resp {
         status,
         headers,
         body,
-    }
+    };
+    crate::conformance::check(method, path, &r);
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,6 +357,8 @@ pub struct Options {
     pub skew_seconds: u64,
     /// Copy these files (identity and EA keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
+    /// A policy file.
+    pub policy: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -366,6 +370,7 @@ impl Default for Options {
             rate_window_seconds: 60,
             skew_seconds: 300,
             keys_from: None,
+            policy: None,
         }
     }
 }
@@ -377,6 +382,8 @@ pub struct Server {
     pub admin: String,
     pub data_dir: PathBuf,
     pub client: HttpClient,
+    /// The operations answered with their documented success so far (method, path template).
+    pub succeeded: std::sync::Mutex<std::collections::BTreeSet<(&'static str, &'static str)>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), String>>>,
     _dir: tempfile::TempDir,
@@ -407,6 +414,7 @@ impl Server {
             rate_limit: options.rate_limit,
             skew_seconds: options.skew_seconds,
             rate_window_seconds: options.rate_window_seconds,
+            policy: options.policy.clone(),
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)
@@ -433,6 +441,7 @@ impl Server {
             admin,
             data_dir,
             client: client(),
+            succeeded: std::sync::Mutex::new(std::collections::BTreeSet::new()),
             shutdown: Some(stop_tx),
             task: Some(task),
             _dir: dir,
@@ -466,7 +475,7 @@ impl Server {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Resp {
-        send(
+        let r = send(
             &self.client,
             self.addr,
             method,
@@ -475,7 +484,13 @@ impl Server {
             content_type,
             body,
         )
-        .await
+        .await;
+        if r.status < 400
+            && let Some(op) = crate::conformance::operation_of(method, path)
+        {
+            self.succeeded.lock().unwrap().insert((op.method, op.path));
+        }
+        r
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {

@@ -9,6 +9,8 @@
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
+//! * [`schemas`] — every operation answered with its documented success; [`conformance`]
+//!   checks every answer of the suite against the OpenAPI schemas;
 //! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
 #![allow(
     clippy::unwrap_used,
@@ -17,6 +19,7 @@
     clippy::panic
 )]
 
+mod conformance;
 mod harness;
 
 mod bad_input;
@@ -25,5 +28,6 @@ mod confidential;
 mod lifecycle;
 mod replay;
 mod roles;
+mod schemas;
 mod service;
 mod tsa;
