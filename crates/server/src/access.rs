@@ -21,6 +21,7 @@
 
 use crate::auth::{self, Caller, Role};
 use crate::problem::Problem;
+use crate::schema::{Attestation, PublicLot};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -145,13 +146,14 @@ impl FromRequestParts<Arc<AppState>> for MaybeAuth {
 }
 
 /// The public view of a listed lot (the active reserve set).
-pub fn public_lot(lot: &LotRecord) -> serde_json::Value {
-    serde_json::json!({
-        "lotId": lot.lot_id,
-        "did": lot.did,
-        "didVersion": lot.did_version,
-        "bindingId": lot.binding_id,
-    })
+pub fn public_lot(lot: &LotRecord, attestation: Attestation) -> PublicLot {
+    PublicLot {
+        lot_id: lot.lot_id.clone(),
+        did: lot.did.clone(),
+        did_version: lot.did_version,
+        binding_id: lot.binding_id.clone(),
+        attestation,
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The wire types of the HTTP API as JSON Schema (2020-12, the dialect of OpenAPI 3.1).
 //!
 //! Request bodies and query strings owned by the server derive their schemas where they are
-//! defined (the route modules); this module holds the response types and the schema views of
+//! defined (the route modules); this module holds the response types (those the handlers
+//! serialize directly, like [`PublicLot`] and [`Leaves`], and descriptions of the others) and
+//! the schema views of
 //! the registry's records and commands (`cphar_registry::model`, `decide`), which serialize
 //! with serde and are described here field for field. Enumerations take their values from the
 //! Rust enums themselves ([`wire_enum_schema`]), so a new state or code shows up in the
@@ -12,6 +14,7 @@
 #![allow(dead_code)]
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -340,8 +343,8 @@ pub enum ActiveLot {
 }
 
 /// Attestation freshness of a listed lot.
-#[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Attestation {
     /// Attested within the cadence.
     Attested,
@@ -351,15 +354,21 @@ pub enum Attestation {
     NotYetAttested,
 }
 
-/// The public view of a listed lot.
-#[derive(JsonSchema)]
-#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+/// The public view of a listed lot: nothing else of the lot is public.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PublicLot {
-    lot_id: String,
-    did: String,
-    did_version: u64,
-    binding_id: Option<String>,
-    attestation: Attestation,
+    /// The lot's id.
+    pub lot_id: String,
+    /// The lot's DID.
+    pub did: String,
+    /// The version of its DID document.
+    pub did_version: u64,
+    /// The current binding method.
+    pub binding_id: Option<String>,
+    /// Attestation freshness.
+    pub attestation: Attestation,
 }
 
 /// The full view of a listed lot.
@@ -415,21 +424,24 @@ pub struct Revocations {
 }
 
 /// One leaf of the audit log.
-#[derive(JsonSchema)]
-#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Leaf {
-    sequence_number: u64,
+    /// The entry's sequence number (= leaf index).
+    pub sequence_number: u64,
     /// RFC 9162 leaf hash (SHA-256 of `0x00 ‖ entry line`), base64url.
-    leaf_hash: String,
+    pub leaf_hash: String,
 }
 
 /// `GET /audit/leaves`.
-#[derive(JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Leaves {
-    leaves: Vec<Leaf>,
+    /// The leaves, in sequence.
+    pub leaves: Vec<Leaf>,
     /// The `from` of the next page, when there may be one.
-    next: Option<u64>,
+    pub next: Option<u64>,
 }
 
 /// `type` of an inclusion bundle.

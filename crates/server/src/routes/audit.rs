@@ -5,6 +5,7 @@
 
 use crate::access::{MaybeAuth, View};
 use crate::extract::{ApiPath, ApiQuery, Auth};
+use crate::schema::{Leaf, Leaves};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -59,16 +60,14 @@ pub async fn audit_leaves(State(s): S, ApiQuery(q): ApiQuery<EntriesQuery>) -> A
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|(seq, _)| seq.saturating_add(1)))
         .flatten();
-    let leaves: Vec<_> = entries
+    let leaves = entries
         .iter()
-        .map(|(seq, line)| {
-            json!({
-                "sequenceNumber": seq,
-                "leafHash": cphar_crypto::b64::encode(&cphar_tlog::leaf_hash(line.as_bytes())),
-            })
+        .map(|(seq, line)| Leaf {
+            sequence_number: *seq,
+            leaf_hash: cphar_crypto::b64::encode(&cphar_tlog::leaf_hash(line.as_bytes())),
         })
         .collect();
-    ok(json!({"leaves": leaves, "next": next}))
+    ok(json!(Leaves { leaves, next }))
 }
 
 /// `GET /audit/checkpoint`: a checkpoint of the current log signed by the identity key.

@@ -5,6 +5,7 @@
 use crate::access::{self, MaybeAuth, View};
 use crate::extract::{ApiPath, ApiQuery, RawBody};
 use crate::problem::{ApiCode, Problem};
+use crate::schema::Attestation;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -160,18 +161,19 @@ pub async fn active(
             _ => None,
         };
         let attestation = match seal.and_then(|x| x.last_attested_at) {
-            None => "not_yet_attested",
-            Some(t) if now.since(t) > cadence => "attestation_overdue",
-            Some(_) => "attested",
+            None => Attestation::NotYetAttested,
+            Some(t) if now.since(t) > cadence => Attestation::AttestationOverdue,
+            Some(_) => Attestation::Attested,
         };
-        let mut entry = if access::sees_lot(&s, &view, &lot.lot_id).await? {
-            json!(lot)
+        let entry = if access::sees_lot(&s, &view, &lot.lot_id).await? {
+            let mut full = json!(lot);
+            if let Some(obj) = full.as_object_mut() {
+                obj.insert("attestation".into(), json!(attestation));
+            }
+            full
         } else {
-            access::public_lot(lot)
+            json!(access::public_lot(lot, attestation))
         };
-        if let Some(obj) = entry.as_object_mut() {
-            obj.insert("attestation".into(), json!(attestation));
-        }
         listed.push(entry);
     }
     let next = (lots.len() as u32 == limit)
