@@ -192,7 +192,9 @@ fn hashes(v: &Value, member: &str) -> Result<Vec<Hash>, ProofError> {
 }
 
 /// An inclusion proof bundle for entry `index` (export line `line`) in `tree`, against the
-/// signed `checkpoint` of size `tree.size()`.
+/// signed `checkpoint` of size `tree.size()`. It names the leaf by its RFC 9162 hash
+/// (`leafHash`) and carries the entry (`entry`); a server may drop `entry` for readers who may
+/// not see it: the bundle still proves that the leaf hash is in the log.
 pub fn inclusion_bundle(
     tree: &MemoryTree,
     index: u64,
@@ -207,6 +209,7 @@ pub fn inclusion_bundle(
         "type": "inclusion",
         "leafIndex": index,
         "treeSize": size,
+        "leafHash": b64(&leaf_hash(line.as_bytes())),
         "entry": line,
         "proof": proof.iter().map(b64).collect::<Vec<_>>(),
         "checkpoint": checkpoint,
@@ -284,23 +287,46 @@ pub fn check_bundle(
                     "the proof is for another tree size than the checkpoint",
                 ));
             }
-            let entry = bundle
-                .get("entry")
-                .and_then(Value::as_str)
-                .ok_or_else(|| err("malformed_proof", "no entry"))?;
-            let seq = serde_json::from_str::<Value>(entry)
-                .ok()
-                .and_then(|v| v.get("sequenceNumber").and_then(Value::as_u64));
-            if seq != Some(index) {
-                return Err(err(
-                    "index_mismatch",
-                    "the entry's sequenceNumber is not the leaf index",
-                ));
-            }
+            let named = match bundle.get("leafHash") {
+                None => None,
+                Some(h) => Some(
+                    h.as_str()
+                        .and_then(|s| cphar_crypto::b64::decode(s).ok())
+                        .and_then(|b| <Hash>::try_from(b.as_slice()).ok())
+                        .ok_or_else(|| err("malformed_proof", "leafHash is not a hash"))?,
+                ),
+            };
+            // With the entry, the leaf is the entry's hash (and must be the one named); without
+            // it (a public bundle), the named leaf hash is what is proven.
+            let leaf = match bundle.get("entry") {
+                Some(entry) => {
+                    let entry = entry
+                        .as_str()
+                        .ok_or_else(|| err("malformed_proof", "entry is not a string"))?;
+                    let seq = serde_json::from_str::<Value>(entry)
+                        .ok()
+                        .and_then(|v| v.get("sequenceNumber").and_then(Value::as_u64));
+                    if seq != Some(index) {
+                        return Err(err(
+                            "index_mismatch",
+                            "the entry's sequenceNumber is not the leaf index",
+                        ));
+                    }
+                    let leaf = leaf_hash(entry.as_bytes());
+                    if named.is_some_and(|n| n != leaf) {
+                        return Err(err(
+                            "leaf_mismatch",
+                            "the entry does not hash to the named leaf",
+                        ));
+                    }
+                    leaf
+                }
+                None => named.ok_or_else(|| err("malformed_proof", "no entry and no leafHash"))?,
+            };
             verify_inclusion(
                 index,
                 size,
-                &leaf_hash(entry.as_bytes()),
+                &leaf,
                 &hashes(bundle, "proof")?,
                 &checkpoint.root,
             )

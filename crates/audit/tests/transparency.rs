@@ -71,7 +71,46 @@ fn forged_bundles_are_refused() {
         transparency::check_bundle(&edited, &key, None)
             .unwrap_err()
             .code,
+        "leaf_mismatch"
+    );
+    edited.as_object_mut().unwrap().remove("leafHash");
+    assert_eq!(
+        transparency::check_bundle(&edited, &key, None)
+            .unwrap_err()
+            .code,
         "bad_proof"
+    );
+
+    // The public form names the leaf by its hash only: it proves that hash, and no other.
+    let mut public = good.clone();
+    public.as_object_mut().unwrap().remove("entry");
+    assert_eq!(
+        public["leafHash"],
+        json!(cphar_crypto::b64::encode(&cphar_tlog::leaf_hash(
+            all[4].as_bytes()
+        )))
+    );
+    match transparency::check_bundle(&public, &key, None).unwrap() {
+        transparency::Proven::Included { index, .. } => assert_eq!(index, 4),
+        other => panic!("{other:?}"),
+    }
+    let mut wrong = public.clone();
+    wrong["leafHash"] = json!(cphar_crypto::b64::encode(&cphar_tlog::leaf_hash(
+        all[5].as_bytes()
+    )));
+    assert_eq!(
+        transparency::check_bundle(&wrong, &key, None)
+            .unwrap_err()
+            .code,
+        "bad_proof"
+    );
+    let mut bare = public.clone();
+    bare.as_object_mut().unwrap().remove("leafHash");
+    assert_eq!(
+        transparency::check_bundle(&bare, &key, None)
+            .unwrap_err()
+            .code,
+        "malformed_proof"
     );
     let mut moved = good.clone();
     moved["leafIndex"] = json!(5);

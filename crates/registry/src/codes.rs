@@ -53,9 +53,6 @@ cphar_protocol::wire_enum! {
         ChallengeUsedOrExpired => "challenge_used_or_expired",
         /// A policy version not above every version of its id ever in force (anti-rollback).
         PolicyVersionNotNewer => "policy_version_not_newer",
-        /// The policy document is invalid.
-        InvalidPolicy => "invalid_policy",
-        /// No policy is in force.
-        NoPolicy => "no_policy",
+
     }
 }

@@ -149,7 +149,7 @@ pub async fn attest_due(s: &Arc<AppState>) -> Result<(u64, u64), Problem> {
                     let permit = Arc::clone(&permits)
                         .acquire_owned()
                         .await
-                        .map_err(|e| Problem::unavailable("scheduler_stopped", e))?;
+                        .map_err(|e| Problem::unavailable(crate::problem::ApiCode::ShuttingDown, e))?;
                     let s = Arc::clone(s);
                     tasks.spawn(async move {
                         let result = attest_remote(&s, &lot, &endpoint).await;

@@ -26,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/reserve/active", get(r::public::active))
         .route("/status/revocations", get(r::public::revocations))
         .route("/audit/entries", get(r::audit::audit_entries))
+        .route("/audit/leaves", get(r::audit::audit_leaves))
         .route("/audit/checkpoint", get(r::audit::audit_checkpoint))
         .route("/audit/proof/{seq}", get(r::audit::audit_proof))
         .route("/audit/consistency", get(r::audit::audit_consistency))
@@ -68,8 +69,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn method_not_allowed() -> crate::problem::Problem {
     crate::problem::Problem::new(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        crate::problem::ApiCode::MethodNotAllowed,
         "this endpoint does not take that method",
     )
 }

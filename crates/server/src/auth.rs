@@ -2,8 +2,8 @@
 //! only the SHA-256 of the secret is stored, compared in constant time. Tokens are shown once,
 //! expire, and can be revoked; every creation and revocation is an audit event.
 
-use crate::problem::Problem;
-use axum::http::{HeaderMap, StatusCode, header};
+use crate::problem::{ApiCode, Problem};
+use axum::http::{HeaderMap, header};
 use cphar_crypto::hex;
 use cphar_protocol::Timestamp;
 use cphar_registry::Store;
@@ -46,10 +46,10 @@ pub const TOKEN_PREFIX: &str = "cphar_";
 
 /// A freshly made token: the secret text (shown once) and the row to store.
 pub fn new_token(grant: &TokenGrant<'_>, now: Timestamp) -> Result<(String, TokenRow), Problem> {
-    let id =
-        cphar_crypto::random_bytes::<8>().map_err(|e| Problem::unavailable("rng_failure", e))?;
-    let secret =
-        cphar_crypto::random_bytes::<32>().map_err(|e| Problem::unavailable("rng_failure", e))?;
+    let id = cphar_crypto::random_bytes::<8>()
+        .map_err(|e| Problem::unavailable(ApiCode::RngFailure, e))?;
+    let secret = cphar_crypto::random_bytes::<32>()
+        .map_err(|e| Problem::unavailable(ApiCode::RngFailure, e))?;
     let id = hex(&id);
     let secret = cphar_crypto::b64::encode(&secret);
     let row = TokenRow {
@@ -97,7 +97,7 @@ pub async fn authenticate(
     cache: &TokenCache,
     now: Timestamp,
 ) -> Result<Caller, Problem> {
-    let unauthorized = |why: &str| Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", why);
+    let unauthorized = |why: &str| Problem::new(ApiCode::Unauthenticated, why);
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -157,8 +157,7 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), Problem> {
     } else {
         let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
         Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "role_not_allowed",
+            ApiCode::RoleNotAllowed,
             format!(
                 "this needs the role {}; the token is {}",
                 names.join(" or "),

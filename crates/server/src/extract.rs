@@ -2,12 +2,12 @@
 //! size, I-JSON, unknown members) and authenticated callers.
 
 use crate::auth::{self, Caller};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
@@ -21,23 +21,20 @@ impl JsonBody {
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, Problem> {
         let bytes = self.0?;
         let value = cphar_jcs::parse(&bytes).map_err(|e| {
-            Problem::bad_request("malformed_json", format!("the body is not I-JSON: {e}"))
+            Problem::new(
+                ApiCode::MalformedJson,
+                format!("the body is not I-JSON: {e}"),
+            )
         })?;
         // serde's derived structs also take arrays (fields by position): only objects here.
         if !value.is_object() {
             return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
+                ApiCode::InvalidInput,
                 "the body must be a JSON object",
             ));
         }
-        serde_json::from_value(value).map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                e.to_string(),
-            )
-        })
+        serde_json::from_value(value)
+            .map_err(|e| Problem::new(ApiCode::InvalidInput, e.to_string()))
     }
 }
 
@@ -65,8 +62,7 @@ pub async fn raw_body(
 ) -> Result<Bytes, Problem> {
     if !content_type_is(req.headers(), content_type) {
         return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ApiCode::UnsupportedMediaType,
             format!("the body must be {content_type}"),
         ));
     }
@@ -74,8 +70,7 @@ pub async fn raw_body(
         .await
         .map_err(|_| {
             Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                ApiCode::BodyTooLarge,
                 format!("the body exceeds {} bytes", state.config.body_limit_bytes),
             )
         })
@@ -134,7 +129,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ApiQuery<T>
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| Problem::bad_request("invalid_query", e.body_text()))
+            .map_err(|e| Problem::new(ApiCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -148,6 +143,6 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ApiPath<T> 
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e| Problem::bad_request("invalid_path", e.body_text()))
+            .map_err(|e| Problem::new(ApiCode::InvalidPath, e.body_text()))
     }
 }

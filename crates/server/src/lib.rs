@@ -5,7 +5,8 @@
 //!   `audit_key_epoch` entry that opens its epoch. Until then nothing is signed.
 //! * [`app`] — the HTTP router, middleware and `serve` (TLS, graceful shutdown);
 //!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
-//!   [`problem`] RFC 9457 errors, [`openapi`] the API document;
+//!   [`problem`] RFC 9457 errors, [`openapi`] the API document from the types in [`schema`],
+//!   [`access`] who reads what;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`attestation`] — every recorded answer's metrics and telemetry around the registry's
 //!   attestation operation; [`scheduler`] — clock validation, attestation cadence, lapsed
@@ -15,6 +16,7 @@
 //!   telemetry field names; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod agent;
 pub mod app;
 pub mod attestation;
@@ -27,6 +29,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod scheduler;
+pub mod schema;
 pub mod state;
 pub mod telemetry;
 pub mod transparency;

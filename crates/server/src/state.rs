@@ -3,9 +3,8 @@
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::node::Node;
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Code, Problem};
 use crate::tsa::TsaService;
-use axum::http::StatusCode;
 use cphar_protocol::Timestamp;
 use cphar_protocol::ratelimit::{RateLimitConfig, RateLimiter};
 
@@ -61,11 +60,7 @@ impl AppState {
     /// The trusted time, or 503 when the clock is out of tolerance.
     pub fn now(&self) -> Result<Timestamp, Problem> {
         self.node.clock.now_for_signing().map_err(|e| {
-            let mut p = Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "clock_out_of_tolerance",
-                e.to_string(),
-            );
+            let mut p = Problem::new(ApiCode::ClockOutOfTolerance, e.to_string());
             p.retry_after = Some(1);
             p
         })
@@ -75,8 +70,7 @@ impl AppState {
     pub fn ensure_operational(&self) -> Result<(), Problem> {
         self.node.module.ensure_operational().map_err(|e| {
             Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                e.reason_code(),
+                Code::Module(e.reason_code()),
                 "the service is in its error state and signs nothing",
             )
         })
@@ -100,8 +94,7 @@ impl AppState {
             let millis = u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(1000);
             let secs = millis.div_ceil(1000).max(1);
             let mut p = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ApiCode::RateLimited,
                 format!(
                     "too many requests; retry after {secs} s (backoff level {})",
                     e.strikes

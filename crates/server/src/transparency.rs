@@ -1,9 +1,8 @@
 //! Checkpoints and proofs served over HTTP. The server keeps the Merkle tree of the audit log
 //! in memory and extends it with the entries appended since it last looked (by any process).
 
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Code, Problem};
 use crate::state::AppState;
-use axum::http::StatusCode;
 use cphar_audit::transparency;
 use cphar_tlog::MemoryTree;
 use serde_json::Value;
@@ -33,7 +32,7 @@ async fn with_tree<T>(
         for (seq, line) in page {
             if seq != tree.size() {
                 return Err(Problem::unavailable(
-                    "audit_log_inconsistent",
+                    ApiCode::AuditLogInconsistent,
                     format!("entry {seq} out of order"),
                 ));
             }
@@ -44,13 +43,11 @@ async fn with_tree<T>(
 }
 
 fn sign(s: &AppState, tree: &MemoryTree) -> Result<(String, u64), Problem> {
-    let identity = s.node.identity.as_ref().ok_or_else(|| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "identity_unavailable",
-            "no identity key",
-        )
-    })?;
+    let identity = s
+        .node
+        .identity
+        .as_ref()
+        .ok_or_else(|| Problem::new(ApiCode::IdentityUnavailable, "no identity key"))?;
     let now = s.now()?;
     let note = transparency::sign(
         &transparency::origin(&s.host),
@@ -59,7 +56,7 @@ fn sign(s: &AppState, tree: &MemoryTree) -> Result<(String, u64), Problem> {
         now,
         identity,
     )
-    .map_err(|e| Problem::unavailable(e.code, e))?;
+    .map_err(|e| Problem::unavailable(ApiCode::CheckpointUnavailable, e))?;
     Ok((note, tree.size()))
 }
 
@@ -81,13 +78,11 @@ pub async fn inclusion(s: &AppState, seq: u64) -> Result<Value, Problem> {
         .into_iter()
         .find(|(n, _)| *n == seq)
         .map(|(_, l)| l)
-        .ok_or_else(|| {
-            Problem::not_found("no_such_entry", format!("the log has no entry {seq}"))
-        })?;
+        .ok_or_else(|| Problem::new(ApiCode::NoSuchEntry, format!("the log has no entry {seq}")))?;
     with_tree(s, |tree| {
         let (note, size) = sign(s, tree)?;
         transparency::inclusion_bundle(tree, seq, size, &line, &note)
-            .map_err(|e| Problem::bad_request(e.code, e.message))
+            .map_err(|e| Problem::new(Code::Proof(e.code), e.message))
     })
     .await
 }
@@ -98,7 +93,7 @@ pub async fn consistency(s: &AppState, old: u64) -> Result<Value, Problem> {
     with_tree(s, |tree| {
         let (note, size) = sign(s, tree)?;
         transparency::consistency_bundle(tree, old, size, &note)
-            .map_err(|e| Problem::bad_request(e.code, e.message))
+            .map_err(|e| Problem::new(Code::Proof(e.code), e.message))
     })
     .await
 }

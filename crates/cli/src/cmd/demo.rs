@@ -630,7 +630,10 @@ async fn demo(args: Args) -> Result<ExitCode> {
     }
 
     // 6. The active reserve set, timestamped.
-    let a = d.client.get("/reserve/active?limit=1000", None).await?;
+    let a = d
+        .client
+        .get("/reserve/active?limit=1000", Some(&d.t.auditor))
+        .await?;
     let lots = a
         .body
         .get("lots")
@@ -716,7 +719,10 @@ async fn demo(args: Args) -> Result<ExitCode> {
     loop {
         let page = d
             .client
-            .get(&format!("/audit/entries?from={from}&limit=10000"), None)
+            .get(
+                &format!("/audit/entries?from={from}&limit=10000"),
+                Some(&d.t.auditor),
+            )
             .await?;
         let n = page.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         export.extend_from_slice(&page.bytes);

@@ -3,9 +3,9 @@
 use super::registry::Empty;
 use crate::auth::{Role, TokenGrant, issue_token, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
+use cphar_registry::RefusalCode;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,7 +21,7 @@ pub async fn get_policy(State(s): S, Auth(_): Auth) -> ApiResult {
         .registry
         .policy_in_force()
         .await?
-        .ok_or_else(|| Problem::not_found("no_policy", "no policy is in force"))?;
+        .ok_or_else(|| Problem::new(ApiCode::NoPolicy, "no policy is in force"))?;
     let rules: Vec<Value> = p
         .rules()
         .iter()
@@ -39,14 +39,9 @@ pub async fn put_policy(State(s): S, Auth(c): Auth, body: RawBody) -> ApiResult 
     require(&c, &[Role::Admin])?;
     let bytes = body.bytes()?;
     let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Problem::bad_request("malformed_json", "not UTF-8"))?;
-    let engine = cphar_policy::PolicyEngine::from_json(text).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_policy",
-            e.to_string(),
-        )
-    })?;
+        .map_err(|_| Problem::new(ApiCode::MalformedJson, "not UTF-8"))?;
+    let engine = cphar_policy::PolicyEngine::from_json(text)
+        .map_err(|e| Problem::new(ApiCode::InvalidPolicy, e.to_string()))?;
     let change = s.node.registry.install_policy(&engine, &c.subject).await?;
     crate::telemetry::policy_changed(
         &change.new.policy_id,
@@ -72,35 +67,25 @@ pub struct TokenBody {
 pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     require(&c, &[Role::Admin])?;
     let b: TokenBody = body.parse()?;
-    let role: Role = b.role.parse().map_err(|_| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "unknown role",
-        )
-    })?;
+    let role: Role = b
+        .role
+        .parse()
+        .map_err(|_| Problem::new(ApiCode::InvalidInput, "unknown role"))?;
     if b.subject.is_empty() || b.subject.len() > 128 || b.subject.chars().any(char::is_control) {
         return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
+            ApiCode::InvalidInput,
             "subject must be 1-128 printable characters",
         ));
     }
     let verifier_did = match (role, b.verifier_did) {
         (Role::Verifier, Some(did)) if cphar_protocol::is_did(&did) => Some(did),
         (Role::Verifier, Some(_)) => {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                "verifierDid must be a DID",
+            return Err(Problem::new(ApiCode::InvalidInput, "verifierDid must be a DID",
             ));
         }
         (Role::Verifier, None) => Some(default_verifier_did(&s.host, &b.subject)?),
         (_, Some(_)) => {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                "verifierDid is only for verifier tokens",
+            return Err(Problem::new(ApiCode::InvalidInput, "verifierDid is only for verifier tokens",
             ));
         }
         (_, None) => None,
@@ -135,10 +120,7 @@ fn default_verifier_did(host: &str, subject: &str) -> Result<String, Problem> {
     {
         Ok(format!("did:web:{host}:verifiers:{subject}"))
     } else {
-        Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "give verifierDid: the subject cannot name a DID",
+        Err(Problem::new(ApiCode::InvalidInput, "give verifierDid: the subject cannot name a DID",
         ))
     }
 }
@@ -155,18 +137,16 @@ pub async fn revoke_token(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<Strin
 pub async fn revoke_authority(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     require(&c, &[Role::Admin])?;
     let _: Empty = body.parse()?;
-    let current = s.node.registry.current_authority_key_id().ok_or_else(|| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "authority_unavailable",
-            "no EA key",
-        )
-    })?;
+    let current = s
+        .node
+        .registry
+        .current_authority_key_id()
+        .ok_or_else(|| Problem::new(RefusalCode::AuthorityUnavailable, "no EA key"))?;
     let next = cphar_crypto::SigningKey::generate(cphar_crypto::Algorithm::Ed25519)
-        .map_err(|e| Problem::unavailable("keygen_failed", e))?;
+        .map_err(|e| Problem::unavailable(ApiCode::KeygenFailed, e))?;
     let pem = next
         .to_pkcs8_pem()
-        .map_err(|e| Problem::unavailable("keygen_failed", e))?;
+        .map_err(|e| Problem::unavailable(ApiCode::KeygenFailed, e))?;
     let staged = s
         .node
         .config
@@ -174,7 +154,7 @@ pub async fn revoke_authority(State(s): S, Auth(c): Auth, body: JsonBody) -> Api
         .join(format!("{}.next", crate::node::EA_KEY_FILE));
     let _ = std::fs::remove_file(&staged);
     crate::node::write_secret(&staged, pem.as_bytes())
-        .map_err(|e| Problem::unavailable("key_storage", e))?;
+        .map_err(|e| Problem::unavailable(ApiCode::KeyStorage, e))?;
     let new_id = s
         .node
         .registry
@@ -184,7 +164,7 @@ pub async fn revoke_authority(State(s): S, Auth(c): Auth, body: JsonBody) -> Api
         &staged,
         s.node.config.data_dir.join(crate::node::EA_KEY_FILE),
     )
-    .map_err(|e| Problem::unavailable("key_storage", e))?;
+    .map_err(|e| Problem::unavailable(ApiCode::KeyStorage, e))?;
     ok(json!({"revoked": current, "current": new_id}))
 }
 

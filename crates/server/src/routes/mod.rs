@@ -4,17 +4,22 @@
 //! | route | who |
 //! | --- | --- |
 //! | `GET /health`, `/ready`, `/metrics`, `/openapi.json` | public |
-//! | `GET /lots/{id}/did.json`, `/reserve/active`, `/status/revocations` | public |
-//! | `GET /audit/entries`, `/audit/checkpoint`, `/audit/proof/{seq}`, `/audit/consistency` | public |
+//! | `GET /lots/{id}/did.json`, `/status/revocations` | public |
+//! | `GET /reserve/active` | public view; details for auditor, admin, operator (own lots) |
+//! | `GET /audit/leaves`, `/audit/checkpoint`, `/audit/proof/{seq}`, `/audit/consistency` | public (proofs without the entry) |
+//! | `GET /audit/entries` | auditor, admin; operator (entries it is the actor of) |
 //! | `GET /tsa/certificate`, `POST /tsa` | public |
 //! | `POST /seals` | vendor |
 //! | `POST /inspections` | inspector |
 //! | `POST /custody` | inspector, operator |
 //! | `POST /lots/{id}/bind`, `/revoke`, `/retire`, `/rebind`, `/decommission`, `/close-cycle`, `/reenroll` | operator |
 //! | `POST /lots/{id}/sign-off` | auditor |
-//! | `GET /lots/{id}`, `GET /seals/{uid}` | any role |
+//! | `GET /lots/{id}`, `GET /seals/{uid}` | auditor, admin; operator (lots it bound, their seals) |
 //! | `POST /challenges`, `POST /challenges/{id}/response` | verifier |
 //! | `POST /tokens`, `DELETE /tokens/{id}`, `POST /authority/revoke`, `POST /authority/expire` | admin |
+//! | `GET /policy` | any role; `PUT /policy` admin |
+//!
+//! Confidentiality (what each view shows, what "own" means) is stated in [`crate::access`].
 
 pub mod admin;
 pub mod audit;

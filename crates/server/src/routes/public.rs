@@ -1,14 +1,18 @@
 //! Public, read-only routes: liveness and readiness, metrics, the OpenAPI document, DID
-//! documents, the active reserve set, revocation status, and the RFC 3161 TSA.
+//! documents, the active reserve set (public view without a token), revocation status, and
+//! the RFC 3161 TSA.
 
+use crate::access::{self, MaybeAuth, View};
 use crate::extract::{ApiPath, ApiQuery, RawBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
+use crate::schema::Attestation;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use cphar_registry::ServiceEvent;
 use cphar_tsa::FailureInfo;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -100,7 +104,7 @@ pub async fn openapi() -> Response {
 }
 
 /// `?versionId=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VersionQuery {
     version_id: Option<u64>,
@@ -121,15 +125,22 @@ pub async fn did_document(
 }
 
 /// `?after=&limit=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     after: Option<String>,
     limit: Option<u32>,
 }
 
-/// `GET /reserve/active`: the active reserve set, one page, read in one query.
-pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
+/// `GET /reserve/active`: the active reserve set. Without a token every lot is in its public
+/// view (id, DID, binding, attestation freshness); the auditor and the admin see the full lot
+/// records, an operator those of the lots it bound ([`crate::access`]).
+pub async fn active(
+    State(s): S,
+    MaybeAuth(c): MaybeAuth,
+    ApiQuery(p): ApiQuery<Page>,
+) -> ApiResult {
+    let view = View::of(c.as_ref());
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let lots = s
         .node
@@ -137,25 +148,28 @@ pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
         .active_reserve(p.after.as_deref(), limit)
         .await?;
     let now = s.now()?;
-    let listed: Vec<Value> = lots
-        .iter()
-        .map(|lot| {
-            // How fresh the lot's evidence is: `attested` within the cadence,
-            // `attestation_overdue` past it (within the grace: still in the set; past the
-            // grace the lot lapses out of it), `not_yet_attested` before the first one.
-            let attestation = match lot.evidence_at {
-                _ if lot.binding_id.is_none() => "not_yet_attested",
-                None => "not_yet_attested",
-                Some(t) if now.since(t) > s.attestation.cadence => "attestation_overdue",
-                Some(_) => "attested",
-            };
-            let mut entry = json!(lot);
-            if let Some(obj) = entry.as_object_mut() {
+    let mut listed = Vec::with_capacity(lots.len());
+    for lot in &lots {
+        // How fresh the lot's evidence is: `attested` within the cadence,
+        // `attestation_overdue` past it (within the grace: still in the set; past the grace
+        // the lot lapses out of it), `not_yet_attested` before the first one.
+        let attestation = match lot.evidence_at {
+            _ if lot.binding_id.is_none() => Attestation::NotYetAttested,
+            None => Attestation::NotYetAttested,
+            Some(t) if now.since(t) > s.attestation.cadence => Attestation::AttestationOverdue,
+            Some(_) => Attestation::Attested,
+        };
+        let entry = if access::sees_lot(&s, &view, &lot.lot_id).await? {
+            let mut full = json!(lot);
+            if let Some(obj) = full.as_object_mut() {
                 obj.insert("attestation".into(), json!(attestation));
             }
-            entry
-        })
-        .collect();
+            full
+        } else {
+            json!(access::public_lot(lot, attestation))
+        };
+        listed.push(entry);
+    }
     let next = (lots.len() as u32 == limit)
         .then(|| lots.last().map(|l| l.lot_id.clone()))
         .flatten();
@@ -252,5 +266,5 @@ fn period_start(s: &AppState) -> cphar_protocol::Timestamp {
 
 /// Anything else.
 pub async fn not_found() -> Problem {
-    Problem::not_found("no_such_route", "no such endpoint")
+    Problem::new(ApiCode::NoSuchRoute, "no such endpoint")
 }

@@ -1,13 +1,14 @@
 //! Registry operations: seals, inspections, custody, lots and their lifecycle.
 
+use crate::access::{self, View};
 use crate::auth::{Role, require};
 
 use crate::extract::{ApiPath, Auth, JsonBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use axum::extract::State;
-use axum::http::StatusCode;
 use cphar_protocol::RevocationReason;
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,9 +30,11 @@ pub async fn register_seal(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiRes
     created(json!(seal))
 }
 
-/// `GET /seals/{uid}` (any role): a seal with its history.
-pub async fn get_seal(State(s): S, Auth(_): Auth, ApiPath(uid): ApiPath<String>) -> ApiResult {
-    let seal = s.node.registry.seal(&uid).await?;
+/// `GET /seals/{uid}` (auditor, admin; an operator for the seals of its own lots): a seal
+/// with its history.
+pub async fn get_seal(State(s): S, Auth(c): Auth, ApiPath(uid): ApiPath<String>) -> ApiResult {
+    let view = View::detail(&c)?;
+    let seal = access::seal(&s, &view, &uid).await?;
     let history = s.node.registry.seal_history(&uid).await?;
     ok(json!({"seal": seal, "history": history}))
 }
@@ -52,11 +55,14 @@ pub async fn custody(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     created(json!({"custodyId": id, "lotId": cmd.lot_id}))
 }
 
-/// `GET /lots/{id}` (any role): lot, bindings, inspections, custody, history.
-pub async fn get_lot(State(s): S, Auth(_): Auth, ApiPath(lot): ApiPath<String>) -> ApiResult {
+/// `GET /lots/{id}` (auditor, admin; an operator for the lots it bound): lot, bindings,
+/// inspections, custody, history.
+pub async fn get_lot(State(s): S, Auth(c): Auth, ApiPath(lot): ApiPath<String>) -> ApiResult {
+    let view = View::detail(&c)?;
+    let record = access::lot(&s, &view, &lot).await?;
     let r = &s.node.registry;
     ok(json!({
-        "lot": r.lot(&lot).await?,
+        "lot": record,
         "bindings": r.bindings(&lot).await?,
         "inspections": r.inspections(&lot).await?,
         "custody": r.custody(&lot).await?,
@@ -65,22 +71,22 @@ pub async fn get_lot(State(s): S, Auth(_): Auth, ApiPath(lot): ApiPath<String>) 
 }
 
 /// An empty JSON object body.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
 /// A revocation reason body.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    #[schemars(with = "crate::schema::RevocationReason")]
     reason: String,
 }
 
 fn reason(text: &str) -> Result<RevocationReason, Problem> {
     text.parse().map_err(|_| {
         Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
+            ApiCode::InvalidInput,
             format!("'{text}' is not a revocation reason code"),
         )
     })

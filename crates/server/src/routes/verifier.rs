@@ -6,9 +6,8 @@
 
 use crate::auth::{Caller, Role, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
-use crate::problem::Problem;
+use crate::problem::{ApiCode, Problem};
 use axum::extract::State;
-use axum::http::StatusCode;
 use cphar_protocol::Bal;
 use cphar_registry::attest::{Answer, ChallengeOrder, IssuedChallenge};
 use serde::Deserialize;
@@ -37,11 +36,7 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
         .min_bal
         .map(|m| {
             m.parse::<Bal>().map_err(|_| {
-                Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_input",
-                    "minBal must be BAL-1..BAL-4",
-                )
+                Problem::new(ApiCode::InvalidInput, "minBal must be BAL-1..BAL-4")
             })
         })
         .transpose()?;
@@ -86,8 +81,7 @@ pub async fn answer_challenge(
 fn verifier_did(c: &Caller) -> Result<&str, Problem> {
     c.verifier_did.as_deref().ok_or_else(|| {
         Problem::new(
-            StatusCode::FORBIDDEN,
-            "verifier_did_unbound",
+            ApiCode::VerifierDidUnbound,
             "this token is bound to no verifier DID: ask an admin for a verifier token",
         )
     })

@@ -340,11 +340,13 @@ pub async fn send(
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp {
+    let r = Resp {
         status,
         headers,
         body,
-    }
+    };
+    crate::conformance::check(method, path, &r);
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +395,8 @@ pub struct Server {
     pub admin: String,
     pub data_dir: PathBuf,
     pub client: HttpClient,
+    /// The operations answered with their documented success so far (method, path template).
+    pub succeeded: std::sync::Mutex<std::collections::BTreeSet<(&'static str, &'static str)>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), String>>>,
     _dir: tempfile::TempDir,
@@ -471,6 +475,7 @@ impl Server {
             admin,
             data_dir,
             client: client(),
+            succeeded: std::sync::Mutex::new(std::collections::BTreeSet::new()),
             shutdown: Some(stop_tx),
             task: Some(task),
             _dir: dir,
@@ -504,7 +509,7 @@ impl Server {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Resp {
-        send(
+        let r = send(
             &self.client,
             self.addr,
             method,
@@ -513,7 +518,13 @@ impl Server {
             content_type,
             body,
         )
-        .await
+        .await;
+        if r.status < 400
+            && let Some(op) = crate::conformance::operation_of(method, path)
+        {
+            self.succeeded.lock().unwrap().insert((op.method, op.path));
+        }
+        r
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -556,9 +567,11 @@ impl Server {
         }
     }
 
-    /// The audit log, as exported by `GET /audit/entries`.
+    /// The audit log, as exported by `GET /audit/entries` (read with the admin token).
     pub async fn audit_export(&self) -> Vec<u8> {
-        let r = self.get("/audit/entries?limit=10000", None).await;
+        let r = self
+            .get("/audit/entries?limit=10000", Some(&self.admin))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.content_type(), "application/jsonl");
         r.body.to_vec()

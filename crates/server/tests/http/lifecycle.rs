@@ -537,7 +537,7 @@ async fn whole_lifecycle(backend: Backend) {
     let size = lines.len() as u64;
     for seq in [0, 1, size / 2, size - 1] {
         let bundle = s
-            .get(&format!("/audit/proof/{seq}"), None)
+            .get(&format!("/audit/proof/{seq}"), Some(&s.admin))
             .await
             .expect(200);
         assert_eq!(

@@ -7,9 +7,12 @@
 //!   PostgreSQL);
 //! * [`replay`] — replayed responses and the response-time bound;
 //! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
+//! * [`confidential`] — what anonymous callers, other roles and other operators cannot read;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
+//! * [`schemas`] — every operation answered with its documented success; [`conformance`]
+//!   checks every answer of the suite against the OpenAPI schemas;
 //! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
 #![allow(
     clippy::unwrap_used,
@@ -18,13 +21,16 @@
     clippy::panic
 )]
 
+mod conformance;
 mod harness;
 
 mod attestation;
 mod bad_input;
 mod cluster;
+mod confidential;
 mod lifecycle;
 mod replay;
 mod roles;
+mod schemas;
 mod service;
 mod tsa;

@@ -65,7 +65,8 @@ async fn role_endpoint_matrix() {
     let forged = format!("{}x", tokens["verifier"]);
 
     let mut checked = 0;
-    for (method, path, who, _) in OPERATIONS {
+    for op in OPERATIONS {
+        let (method, path, who) = (&op.method, &op.path, &op.role);
         let url = concrete(path);
         let verb = method.to_uppercase();
         let (ct, body) = minimal(method);
@@ -143,7 +144,7 @@ async fn role_endpoint_matrix() {
         let r = s.get(path, Some(&s.admin)).await;
         if OPERATIONS
             .iter()
-            .any(|(m, p, _, _)| *m == "get" && concrete(p) == path)
+            .any(|op| op.method == "get" && concrete(op.path) == path)
         {
             continue;
         }

@@ -39,10 +39,36 @@ async fn openapi_lists_exactly_the_operations() {
                 .and_then(Value::as_array)
                 .map(|ps| {
                     ps.iter()
+                        .filter(|p| p["in"] == "path")
                         .map(|p| p["name"].as_str().unwrap().to_owned())
                         .collect()
                 })
                 .unwrap_or_default();
+            // Every operation documents its success answer with a schema or a content type,
+            // and every JSON request body has a schema.
+            let success: Vec<&String> = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with('2'))
+                .collect();
+            assert_eq!(success.len(), 1, "{method} {path}: {success:?}");
+            let ok = &op["responses"][success[0].as_str()]["content"];
+            assert!(
+                ok.as_object()
+                    .unwrap()
+                    .values()
+                    .all(|c| c["schema"].is_object()),
+                "{method} {path}: {ok}"
+            );
+            if method == "post" || method == "put" {
+                let body = &op["requestBody"]["content"];
+                assert!(
+                    body.as_object()
+                        .is_some_and(|c| c.values().all(|c| c["schema"].is_object())),
+                    "{method} {path} has no request schema: {op}"
+                );
+            }
             let in_path: BTreeSet<String> = path
                 .split('/')
                 .filter_map(|seg| seg.strip_prefix('{').and_then(|x| x.strip_suffix('}')))
@@ -51,19 +77,28 @@ async fn openapi_lists_exactly_the_operations() {
             assert_eq!(declared, in_path, "{method} {path}");
             let entry = OPERATIONS
                 .iter()
-                .find(|(m, p, _, _)| m == method && p == path);
-            let (_, _, want_role, summary) =
-                entry.unwrap_or_else(|| panic!("{method} {path} is not in OPERATIONS"));
-            assert_eq!(role, *want_role, "{method} {path}");
-            assert_eq!(op["summary"], *summary);
+                .find(|o| o.method == method && o.path == path)
+                .unwrap_or_else(|| panic!("{method} {path} is not in OPERATIONS"));
+            assert_eq!(role, entry.role, "{method} {path}");
+            assert_eq!(op["summary"], entry.summary);
         }
     }
     let table: BTreeSet<(String, String)> = OPERATIONS
         .iter()
-        .map(|(m, p, _, _)| ((*m).to_owned(), (*p).to_owned()))
+        .map(|o| (o.method.to_owned(), o.path.to_owned()))
         .collect();
     assert_eq!(table.len(), OPERATIONS.len(), "OPERATIONS has duplicates");
     assert_eq!(listed, table);
+    // Every `$ref` resolves, and the document is what the code generates.
+    let text = doc.to_string();
+    for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "unresolved $ref {name}"
+        );
+    }
+    assert_eq!(doc, cphar_server::openapi::document());
     s.stop().await;
 }
 
