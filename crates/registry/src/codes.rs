@@ -47,5 +47,11 @@ cphar_protocol::wire_enum! {
         ClockOutOfTolerance => "clock_out_of_tolerance",
         /// The record changed concurrently; the command was not applied (retry).
         Conflict => "conflict",
+        /// A lot id outside the identifier grammar ([`crate::ident`]), e.g. `.` or `..`.
+        InvalidLotId => "invalid_lot_id",
+        /// A seal UID outside the identifier grammar ([`crate::ident`]).
+        InvalidSealUid => "invalid_seal_uid",
+        /// A subject (actor name) outside the identifier grammar ([`crate::ident`]).
+        InvalidSubject => "invalid_subject",
     }
 }

@@ -123,6 +123,8 @@ impl<S: Store> Registry<S> {
     }
 
     fn ctx<'a>(&self, actor: &'a str) -> Result<Ctx<'a>, Refusal> {
+        // One spelling per person: separation of duties compares actors as strings.
+        crate::ident::check_actor(actor)?;
         Ok(Ctx {
             actor,
             now: self.clock.now()?,

@@ -6,6 +6,8 @@
 //! * [`app`] — the HTTP router, middleware and `serve` (TLS, graceful shutdown);
 //!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
 //!   [`problem`] RFC 9457 errors, [`openapi`] the API document;
+//! * [`conn`] — the connection cap and idle timeout; [`refusals`] — refused RFC 3161 queries
+//!   counted and audited once per period;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
 //!   [`agent`] — challenging seals that expose a network transport;
@@ -17,11 +19,13 @@ pub mod agent;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod conn;
 pub mod extract;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
 pub mod problem;
+pub mod refusals;
 pub mod routes;
 pub mod scheduler;
 pub mod state;

@@ -31,6 +31,12 @@ pub struct AppState {
     pub tokens: crate::auth::TokenCache,
     /// The policy engine (seed 001), when a policy is configured.
     pub policy: Option<cphar_policy::PolicyStore>,
+    /// Per client address, on the unauthenticated routes.
+    pub anonymous_limiter: RateLimiter,
+    /// Open connections and their limits.
+    pub connections: std::sync::Arc<crate::conn::ConnectionLimits>,
+    /// Refused RFC 3161 queries not yet in the audit log.
+    pub tsa_refusals: crate::refusals::RefusalTally,
 }
 
 impl AppState {
@@ -48,10 +54,26 @@ impl AppState {
             ),
             ..RateLimitConfig::default()
         };
+        let anonymous = RateLimitConfig {
+            limit: config.anonymous_rate_limit.max(1),
+            window: time::Duration::seconds(
+                i64::try_from(config.anonymous_rate_window_seconds.max(1)).unwrap_or(60),
+            ),
+            ..RateLimitConfig::default()
+        };
         let host = config.did_host();
+        let metrics = Metrics::new();
+        let connections = std::sync::Arc::new(crate::conn::ConnectionLimits::new(
+            config.max_connections,
+            std::time::Duration::from_secs(config.idle_timeout_seconds.max(1)),
+            metrics.connections_refused.clone(),
+        ));
         AppState {
             node,
-            metrics: Metrics::new(),
+            metrics,
+            anonymous_limiter: RateLimiter::new(anonymous),
+            connections,
+            tsa_refusals: crate::refusals::RefusalTally::default(),
             verifier_limiter: RateLimiter::new(limits),
             credential_limiter: RateLimiter::new(limits),
             tsa,

@@ -104,21 +104,42 @@ pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResu
             "unknown role",
         )
     })?;
-    if b.subject.is_empty() || b.subject.len() > 128 || b.subject.chars().any(char::is_control) {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "subject must be 1-128 printable characters",
-        ));
-    }
+    // The token's subject is the actor of everything done with it: one canonical spelling.
+    let subject = cphar_registry::ident::normalize_subject(&b.subject)
+        .map_err(|r| Problem::from(cphar_registry::RegistryError::Refused(r)))?;
     let now = s.now()?;
-    let expires = b.expires_in_seconds.and_then(|secs| {
-        now.checked_add(time::Duration::seconds(
-            i64::try_from(secs).unwrap_or(i64::MAX),
-        ))
-    });
-    let (text, id) = issue_token_record(&s, role, &b.subject, now, expires, &c.subject).await?;
-    created(json!({"id": id, "token": text, "role": role.as_str(), "subject": b.subject}))
+    let expires = token_expiry(&s.config, now, b.expires_in_seconds)?;
+    let (text, id) = issue_token_record(&s, role, &subject, now, Some(expires), &c.subject).await?;
+    created(
+        json!({"id": id, "token": text, "role": role.as_str(), "subject": subject, "expiresAt": expires.to_string()}),
+    )
+}
+
+/// When a token made at `now` expires: after `expires_in_seconds` (1 ..=
+/// `token_max_lifetime_seconds`), or after `token_default_lifetime_seconds` when the request
+/// names none. Every token made through the API expires; only the bootstrap admin token
+/// (written to the data directory at the first start) does not.
+pub fn token_expiry(
+    config: &crate::config::ServerConfig,
+    now: Timestamp,
+    expires_in_seconds: Option<u64>,
+) -> Result<Timestamp, Problem> {
+    let max = config.token_max_lifetime_seconds.max(1);
+    let secs =
+        expires_in_seconds.unwrap_or_else(|| config.token_default_lifetime_seconds.clamp(1, max));
+    let refused = || {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_token_lifetime",
+            format!("expiresInSeconds must be between 1 and {max}"),
+        )
+    };
+    if secs == 0 || secs > max {
+        return Err(refused());
+    }
+    let secs = i64::try_from(secs).map_err(|_| refused())?;
+    now.checked_add(time::Duration::seconds(secs))
+        .ok_or_else(refused)
 }
 
 /// Creates a token and records it in the audit log; returns (token text, id).

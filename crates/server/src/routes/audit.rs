@@ -1,6 +1,6 @@
 //! The audit log's routes: entries, checkpoints, inclusion and consistency proofs.
 
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, Position};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -12,7 +12,7 @@ use super::{ApiResult, S, ok};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
-    from: Option<u64>,
+    from: Option<Position>,
     limit: Option<u32>,
 }
 
@@ -23,7 +23,7 @@ pub async fn audit_entries(State(s): S, ApiQuery(q): ApiQuery<EntriesQuery>) -> 
         .registry
         .store()
         .audit_entries(
-            q.from.unwrap_or(0),
+            q.from.map_or(0, Position::get),
             q.limit.unwrap_or(1000).clamp(1, 10_000),
         )
         .await?;
@@ -42,18 +42,18 @@ pub async fn audit_checkpoint(State(s): S) -> ApiResult {
 }
 
 /// `GET /audit/proof/{seq}`: an inclusion proof bundle against a fresh checkpoint.
-pub async fn audit_proof(State(s): S, ApiPath(seq): ApiPath<u64>) -> ApiResult {
-    ok(crate::transparency::inclusion(&s, seq).await?)
+pub async fn audit_proof(State(s): S, ApiPath(seq): ApiPath<Position>) -> ApiResult {
+    ok(crate::transparency::inclusion(&s, seq.get()).await?)
 }
 
 /// `?from=`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
-    from: u64,
+    from: Position,
 }
 
 /// `GET /audit/consistency?from=M`: a consistency proof bundle from size M to now.
 pub async fn audit_consistency(State(s): S, ApiQuery(q): ApiQuery<ConsistencyQuery>) -> ApiResult {
-    ok(crate::transparency::consistency(&s, q.from).await?)
+    ok(crate::transparency::consistency(&s, q.from.get()).await?)
 }

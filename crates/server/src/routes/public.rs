@@ -103,7 +103,7 @@ pub async fn openapi() -> Response {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VersionQuery {
-    version_id: Option<u64>,
+    version_id: Option<crate::extract::Position>,
 }
 
 /// `GET /lots/{id}/did.json[?versionId=N]`: the lot's DID document (did:web).
@@ -112,7 +112,11 @@ pub async fn did_document(
     ApiPath(lot): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult {
-    let doc = s.node.registry.did_document(&lot, q.version_id).await?;
+    let doc = s
+        .node
+        .registry
+        .did_document(&lot, q.version_id.map(|v| v.get()))
+        .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/did+json")],
         doc.to_string(),
@@ -204,41 +208,35 @@ pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
         (Ok(()), Ok(n)) => Ok(n),
     };
     let (der, event) = match s.tsa.answer(&body, now) {
-        Ok(issued) => {
-            let event = match issued.outcome {
-                cphar_tsa::Outcome::Granted { serial, gen_time } => {
-                    s.metrics.decision("tsa", "granted");
-                    (
-                        EventType::TimestampIssued,
-                        None,
-                        json!({"serial": format!("{serial:x}"), "genTime": gen_time.to_string()}),
-                    )
-                }
-                cphar_tsa::Outcome::Rejected(f) => {
-                    s.metrics.decision("tsa", f.as_str());
-                    (
-                        EventType::TimestampRefused,
-                        Some(f.as_str()),
-                        json!({"failureInfo": f.as_str()}),
-                    )
-                }
-            };
-            (issued.response, Some(event))
-        }
+        Ok(issued) => match issued.outcome {
+            cphar_tsa::Outcome::Granted { serial, gen_time } => {
+                s.metrics.decision("tsa", "granted");
+                let data =
+                    json!({"serial": format!("{serial:x}"), "genTime": gen_time.to_string()});
+                (issued.response, Some(data))
+            }
+            // Refusals are anonymous and cheap to cause: counted, audited once per period.
+            cphar_tsa::Outcome::Rejected(f) => {
+                s.metrics.decision("tsa", f.as_str());
+                s.tsa_refusals.count(f.as_str(), &s.node.clock);
+                (issued.response, None)
+            }
+        },
         Err(rejection) => {
             s.metrics.decision("tsa", "refused_unavailable");
+            s.tsa_refusals.count("unavailable", &s.node.clock);
             (rejection, None)
         }
     };
     // The token leaves only once its record is durable; without a trusted time or a working
     // module nothing can be recorded, and the answer is already a rejection.
-    if let (Some((kind, reason, data)), Ok(at)) = (event, s.now()) {
+    if let (Some(data), Ok(at)) = (event, s.now()) {
         let event = RegistryEvent {
-            event_type: kind,
+            event_type: EventType::TimestampIssued,
             subject: "tsa".into(),
             actor: "tsa".into(),
             at,
-            reason_code: reason.map(str::to_owned),
+            reason_code: None,
             data,
         };
         s.node

@@ -355,6 +355,11 @@ pub struct Options {
     pub skew_seconds: u64,
     /// Copy these files (identity and EA keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
+    /// Per client address on the unauthenticated routes.
+    pub anonymous_rate_limit: u32,
+    pub max_connections: usize,
+    pub header_read_timeout_ms: u64,
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for Options {
@@ -366,6 +371,10 @@ impl Default for Options {
             rate_window_seconds: 60,
             skew_seconds: 300,
             keys_from: None,
+            anonymous_rate_limit: 1_000_000,
+            max_connections: ServerConfig::default().max_connections,
+            header_read_timeout_ms: ServerConfig::default().header_read_timeout_ms,
+            idle_timeout_seconds: ServerConfig::default().idle_timeout_seconds,
         }
     }
 }
@@ -407,6 +416,10 @@ impl Server {
             rate_limit: options.rate_limit,
             skew_seconds: options.skew_seconds,
             rate_window_seconds: options.rate_window_seconds,
+            anonymous_rate_limit: options.anonymous_rate_limit,
+            max_connections: options.max_connections,
+            header_read_timeout_ms: options.header_read_timeout_ms,
+            idle_timeout_seconds: options.idle_timeout_seconds,
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)

@@ -7,6 +7,8 @@
 //! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
+//! * [`redteam`] — regressions for an outside red team's findings (floods, idle
+//!   connections, token lifetimes, identifiers, out-of-range numbers, nested unknown members);
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
 //! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
 #![allow(
@@ -21,6 +23,7 @@ mod harness;
 mod bad_input;
 mod cluster;
 mod lifecycle;
+mod redteam;
 mod replay;
 mod roles;
 mod service;
