@@ -83,8 +83,9 @@ impl Rule {
     }
 }
 
-/// A validated, versioned policy ready to decide.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated, versioned policy ready to decide. Two engines are equal when they decide
+/// alike: the JSON form they were read from may differ in member order.
+#[derive(Debug, Clone)]
 pub struct PolicyEngine {
     policy_id: String,
     version: u64,
@@ -94,7 +95,22 @@ pub struct PolicyEngine {
     default_reason_code: String,
     /// Every fact any rule reads: the evidence of a default decision.
     all_facts: BTreeSet<Fact>,
+    /// The JSON form of the policy file it was compiled from.
+    pub(crate) document: String,
 }
+
+impl PartialEq for PolicyEngine {
+    fn eq(&self, other: &Self) -> bool {
+        self.policy_id == other.policy_id
+            && self.version == other.version
+            && self.description == other.description
+            && self.rules == other.rules
+            && self.default_effect == other.default_effect
+            && self.default_reason_code == other.default_reason_code
+    }
+}
+
+impl Eq for PolicyEngine {}
 
 impl PolicyEngine {
     pub(crate) fn new(
@@ -114,7 +130,14 @@ impl PolicyEngine {
             default_effect,
             default_reason_code,
             all_facts,
+            document: String::new(),
         }
+    }
+
+    /// The policy document in its JSON form (the same fields as the file): what the registry
+    /// stores, so that the policy in force survives restarts and is shared by every server.
+    pub fn document_json(&self) -> &str {
+        &self.document
     }
 
     /// Loads and validates a TOML policy (format in the crate docs).

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use cphar_protocol::{Bal, DeviceStatus};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codes::{Effect, NO_RULE_MATCHED, is_reason_code};
 use crate::condition::Condition;
@@ -14,7 +14,7 @@ use crate::engine::{PolicyEngine, Rule};
 use crate::error::PolicyError;
 use crate::{MAX_CONDITION_DEPTH, MAX_POLICY_BYTES};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     policy_id: String,
@@ -27,14 +27,14 @@ struct PolicyFile {
     rules: Vec<RuleFile>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct DefaultFile {
     effect: String,
     reason_code: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     id: String,
@@ -45,7 +45,7 @@ struct RuleFile {
     reason_code: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct WhenFile {
     commodity: Option<String>,
@@ -67,12 +67,21 @@ struct WhenFile {
 
 pub(crate) fn from_toml(text: &str) -> Result<PolicyEngine, PolicyError> {
     check_size(text)?;
-    compile(toml::from_str(text)?)
+    with_document(toml::from_str(text)?)
 }
 
 pub(crate) fn from_json(text: &str) -> Result<PolicyEngine, PolicyError> {
     check_size(text)?;
-    compile(serde_json::from_str(text)?)
+    with_document(serde_json::from_str(text)?)
+}
+
+/// Compiles `file` and keeps its JSON form (what the registry stores and serves), whichever
+/// format it was read from.
+fn with_document(file: PolicyFile) -> Result<PolicyEngine, PolicyError> {
+    let document = serde_json::to_string(&file)?;
+    let mut engine = compile(file)?;
+    engine.document = document;
+    Ok(engine)
 }
 
 fn check_size(text: &str) -> Result<(), PolicyError> {

@@ -33,4 +33,6 @@ pub use did::{BindingMethod, DidDocument, MethodKey};
 pub use fields::{FieldError, is_did};
 pub use message::{ChallengeParams, ChallengeRequest, ChallengeResponse, MessageError};
 pub use timestamp::Timestamp;
-pub use verify::{Outcome, ResponseTiming, VerifierPolicy, verify, verify_json};
+pub use verify::{
+    Outcome, ResponseTiming, TamperReport, Verified, VerifierPolicy, verify, verify_json,
+};

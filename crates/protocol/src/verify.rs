@@ -84,6 +84,84 @@ pub struct Downgrade {
     pub justification: String,
 }
 
+/// A verification that passed every step: only [`verify`] builds one, so a registry change
+/// that takes `&Verified` cannot rest on an unverified answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    object_did: String,
+    binding_method: String,
+    bal: Bal,
+    device_status: DeviceStatus,
+    verifier_did: String,
+    verified_at: Timestamp,
+    downgraded: bool,
+}
+
+impl Verified {
+    /// The object DID the answer is for.
+    pub fn object_did(&self) -> &str {
+        &self.object_did
+    }
+    /// The binding method whose key signed it.
+    pub fn binding_method(&self) -> &str {
+        &self.binding_method
+    }
+    /// The method's BAL (never the device's claim).
+    pub fn bal(&self) -> Bal {
+        self.bal
+    }
+    /// The status the device reported (`operational` or `degraded`; `tampered` never verifies).
+    pub fn device_status(&self) -> DeviceStatus {
+        self.device_status
+    }
+    /// The verifier the challenge named.
+    pub fn verifier_did(&self) -> &str {
+        &self.verifier_did
+    }
+    /// When it was verified.
+    pub fn verified_at(&self) -> Timestamp {
+        self.verified_at
+    }
+    /// Whether a permitted BAL downgrade was used.
+    pub fn downgraded(&self) -> bool {
+        self.downgraded
+    }
+}
+
+/// A `deviceStatus: tampered` report in an answer whose signature verified under the
+/// selected binding method (seed 002 step 16): evidence that the seal itself reports tamper.
+/// Only [`verify`] builds one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TamperReport {
+    object_did: String,
+    binding_method: String,
+    reported_at: Timestamp,
+}
+
+impl TamperReport {
+    /// The object DID.
+    pub fn object_did(&self) -> &str {
+        &self.object_did
+    }
+    /// The binding method whose key signed the answer.
+    pub fn binding_method(&self) -> &str {
+        &self.binding_method
+    }
+    /// When the report was verified.
+    pub fn reported_at(&self) -> Timestamp {
+        self.reported_at
+    }
+}
+
+/// What a verification proved beyond its result code.
+#[derive(Debug, Clone, PartialEq, Default)]
+enum Evidence {
+    #[default]
+    None,
+    Verified(Verified),
+    Tamper(TamperReport),
+}
+
 /// The result of a verification, with what an audit event needs (TFP-1 §B.3).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -114,9 +192,28 @@ pub struct Outcome {
     pub device_status: Option<DeviceStatus>,
     /// Verification time.
     pub verified_at: Timestamp,
+    /// Set by the procedure alone (private: an `Outcome` cannot be built elsewhere).
+    evidence: Evidence,
 }
 
 impl Outcome {
+    /// The proof that every step passed, when the result is `valid`.
+    pub fn verified(&self) -> Option<&Verified> {
+        match &self.evidence {
+            Evidence::Verified(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// An authenticated tamper report, when the device reported `tampered` in an answer whose
+    /// signature verified.
+    pub fn tamper_report(&self) -> Option<&TamperReport> {
+        match &self.evidence {
+            Evidence::Tamper(t) => Some(t),
+            _ => None,
+        }
+    }
+
     fn new(now: Timestamp) -> Self {
         Outcome {
             result: ResultCode::Valid,
@@ -132,6 +229,7 @@ impl Outcome {
             object_did: None,
             verifier_did: None,
             verified_at: now,
+            evidence: Evidence::None,
         }
     }
 
@@ -458,9 +556,17 @@ pub fn verify(
         }
     }
 
-    // Step 16.
+    // Step 16. A tamper report is evidence only when the answer's signature verifies (an
+    // unsigned claim must not break a seal); the result is inconclusive either way.
     o.device_status = Some(response.device_status());
     if response.device_status() == DeviceStatus::Tampered {
+        if check_response_signature(request, response, method, policy).is_ok() {
+            o.evidence = Evidence::Tamper(TamperReport {
+                object_did: request.did().to_owned(),
+                binding_method: method.id.clone(),
+                reported_at: now,
+            });
+        }
         let why = "device reports deviceStatus tampered".to_owned();
         return o.fail(
             R::VerificationInconclusive,
@@ -470,40 +576,9 @@ pub fn verify(
     }
 
     // Steps 17–18: the signature over JCS(request as received), computed when it was parsed.
-    if response.binding_method() != method.id {
-        let why = format!(
-            "response names {}, selected method is {}",
-            response.binding_method(),
-            method.id
-        );
-        return o.fail(
-            R::InvalidSignature,
-            Detail::BindingMethodMismatch.as_str(),
-            why,
-        );
-    }
-    if response.did() != request.did() {
-        let why = format!("response is for {}", response.did());
-        return o.fail(R::InvalidSignature, Detail::DidMismatch.as_str(), why);
-    }
-    let Ok(signature) = cphar_crypto::b64::decode(response.signature()) else {
-        let why = "signature is not unpadded base64url".to_owned();
-        return o.fail(R::InvalidSignature, Detail::SignatureEncoding.as_str(), why);
-    };
-    match check_with_method(method, policy, request.canonical_bytes(), &signature) {
-        KeyCheck::Valid => {}
-        KeyCheck::Invalid => {
-            let why = format!("signature does not verify under {}", method.id);
-            return o.fail(R::InvalidSignature, Detail::SignatureMismatch.as_str(), why);
-        }
-        KeyCheck::KeyUnavailable(kid) => {
-            let why = format!("verifier holds no profile C key '{kid}'");
-            return o.fail(
-                R::VerificationInconclusive,
-                Detail::VerifierKeyUnavailable.as_str(),
-                why,
-            );
-        }
+    if let Err((result, detail, why)) = check_response_signature(request, response, method, policy)
+    {
+        return o.fail(result, detail.as_str(), why);
     }
 
     // BAL-4: the continuous attestation, trusted only once its signature verifies.
@@ -553,7 +628,58 @@ pub fn verify(
     }
 
     // Step 20.
+    o.evidence = Evidence::Verified(Verified {
+        object_did: request.did().to_owned(),
+        binding_method: method.id.clone(),
+        bal: method.bal,
+        device_status: response.device_status(),
+        verifier_did: request.verifier().to_owned(),
+        verified_at: now,
+        downgraded: o.downgrade.is_some(),
+    });
     o
+}
+
+/// Steps 17–18: the response names the selected method and the challenged DID, and its
+/// signature over `JCS(request as received)` verifies under the method's key.
+fn check_response_signature(
+    request: &ChallengeRequest,
+    response: &ChallengeResponse,
+    method: &BindingMethod,
+    policy: &VerifierPolicy,
+) -> Result<(), (ResultCode, Detail, String)> {
+    use ResultCode as R;
+    if response.binding_method() != method.id {
+        let why = format!(
+            "response names {}, selected method is {}",
+            response.binding_method(),
+            method.id
+        );
+        return Err((R::InvalidSignature, Detail::BindingMethodMismatch, why));
+    }
+    if response.did() != request.did() {
+        let why = format!("response is for {}", response.did());
+        return Err((R::InvalidSignature, Detail::DidMismatch, why));
+    }
+    let Ok(signature) = cphar_crypto::b64::decode(response.signature()) else {
+        let why = "signature is not unpadded base64url".to_owned();
+        return Err((R::InvalidSignature, Detail::SignatureEncoding, why));
+    };
+    match check_with_method(method, policy, request.canonical_bytes(), &signature) {
+        KeyCheck::Valid => Ok(()),
+        KeyCheck::Invalid => {
+            let why = format!("signature does not verify under {}", method.id);
+            Err((R::InvalidSignature, Detail::SignatureMismatch, why))
+        }
+        KeyCheck::KeyUnavailable(kid) => {
+            let why = format!("verifier holds no profile C key '{kid}'");
+            Err((
+                R::VerificationInconclusive,
+                Detail::VerifierKeyUnavailable,
+                why,
+            ))
+        }
+    }
 }
 
 /// Step 3 (§4.3.5 as settled in PROTOCOL.md). Returns `None` when no method meets `minBal`.

@@ -47,6 +47,16 @@ cphar_protocol::wire_enum! {
         ClockOutOfTolerance => "clock_out_of_tolerance",
         /// The record changed concurrently; the command was not applied (retry).
         Conflict => "conflict",
+        /// No unrevoked API token has this id.
+        TokenNotFound => "token_not_found",
+        /// No challenge with this id is waiting for an answer (answered, expired, unknown).
+        ChallengeUsedOrExpired => "challenge_used_or_expired",
+        /// A policy version not above every version of its id ever in force (anti-rollback).
+        PolicyVersionNotNewer => "policy_version_not_newer",
+        /// The policy document is invalid.
+        InvalidPolicy => "invalid_policy",
+        /// No policy is in force.
+        NoPolicy => "no_policy",
         /// A lot id outside the identifier grammar ([`crate::ident`]), e.g. `.` or `..`.
         InvalidLotId => "invalid_lot_id",
         /// A seal UID outside the identifier grammar ([`crate::ident`]).

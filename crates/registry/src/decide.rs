@@ -18,7 +18,7 @@ use crate::model::{
 use crate::seal::{SealEvent, SealState};
 use crate::store::{ChangeSet, DidDocumentVersion};
 use cphar_crypto::{Jwk, SigningKey, hex};
-use cphar_protocol::{Bal, DeviceStatus, Outcome, ResultCode, RevocationReason, Timestamp};
+use cphar_protocol::{Bal, RevocationReason, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -218,6 +218,7 @@ pub fn register(
         endpoint: cmd.endpoint.clone(),
         registered_at: ctx.now,
         last_attested_at: None,
+        unreachable_streak: 0,
         version: 1,
     };
     let event = seal_event(
@@ -319,6 +320,8 @@ pub fn inspect(
             binding_count: 0,
             did_version: 0,
             active: false,
+            evidence_at: None,
+            lapse: None,
             created_at: ctx.now,
             updated_at: ctx.now,
             version: 0,
@@ -662,7 +665,10 @@ fn issue_binding(
         enrolled_at: ctx.now,
         version: 1,
     };
-    lot.active = in_active_reserve(Some(&binding), Some(new_seal.state));
+    // A new binding starts without evidence: the sign-off gives the first.
+    lot.evidence_at = None;
+    lot.lapse = None;
+    lot.active = in_active_reserve(Some(&binding), Some(new_seal.state), None);
     let mut all = history.to_vec();
     all.push(binding.clone());
     publish(&mut lot, &all, changes, ctx)?;
@@ -769,7 +775,9 @@ pub fn sign_off(
     });
     binding.version += 1;
     let mut lot = lot.clone();
-    lot.active = in_active_reserve(Some(&binding), Some(seal.state));
+    lot.evidence_at = Some(ctx.now);
+    lot.lapse = None;
+    lot.active = in_active_reserve(Some(&binding), Some(seal.state), None);
     lot.updated_at = ctx.now;
     lot.version += 1;
     let event = lot_event(
@@ -790,80 +798,6 @@ pub fn sign_off(
 // ---------------------------------------------------------------------------------------------
 // Attestation
 
-/// Records a verified challenge-response (Sealed → Attested; binding → Active or Degraded).
-/// `outcome` must be a `valid` outcome for this lot's current binding.
-pub fn record_attestation(
-    outcome: &Outcome,
-    lot: &LotRecord,
-    binding: &BindingRecord,
-    seal: &SealRecord,
-    ctx: Ctx<'_>,
-) -> Result<ChangeSet, Refusal> {
-    if outcome.result != ResultCode::Valid {
-        return Err(invalid(format!(
-            "only a valid outcome can be recorded, got {}",
-            outcome.result
-        )));
-    }
-    if outcome.object_did.as_deref() != Some(lot.did.as_str())
-        || outcome.binding_method.as_deref() != Some(binding.id.as_str())
-        || lot.binding_id.as_deref() != Some(binding.id.as_str())
-    {
-        return Err(Refusal::new(
-            RefusalCode::SealLotMismatch,
-            "the outcome is not for this lot's current binding",
-        ));
-    }
-    let status = outcome.device_status.unwrap_or(DeviceStatus::Operational);
-    let mut new_binding = binding.clone();
-    new_binding.state = binding.state.on(BindingEvent::ChallengeSucceeded(status))?;
-    new_binding.version += 1;
-    let mut new_seal = seal.clone();
-    let mut transitions = Vec::new();
-    if seal.state == SealState::Attested {
-        // A new challenge starts the next cycle: Attested → Sealed → Attested.
-        new_seal.state = new_seal.state.on(SealEvent::CycleClosed)?;
-        transitions.push(transition(SealState::Attested, new_seal.state));
-    }
-    let before = new_seal.state;
-    new_seal.state = new_seal.state.on(SealEvent::ChallengeSucceeded)?;
-    transitions.push(transition(before, new_seal.state));
-    // Answers verified concurrently may be recorded out of order: the record keeps the latest.
-    // (Replays never get here: each challenge is answered once.)
-    new_seal.last_attested_at = Some(
-        seal.last_attested_at
-            .map_or(outcome.verified_at, |t| t.max(outcome.verified_at)),
-    );
-    new_seal.version += 1;
-    let mut new_lot = lot.clone();
-    new_lot.active = in_active_reserve(Some(&new_binding), Some(new_seal.state));
-    new_lot.updated_at = ctx.now;
-    new_lot.version += 1;
-    let event = seal_event(
-        EventType::SealAttested,
-        &seal.uid,
-        ctx,
-        None,
-        json!({
-            "lotId": lot.lot_id,
-            "bindingMethod": binding.id,
-            "bal": outcome.bal.map(Bal::as_str),
-            "deviceStatus": status.as_str(),
-            "verifierDid": outcome.verifier_did,
-            "verifiedAt": outcome.verified_at.to_string(),
-            "sealTransitions": transitions,
-            "bindingTransition": {"from": binding.state.as_str(), "to": new_binding.state.as_str()},
-        }),
-    );
-    Ok(ChangeSet {
-        seals: vec![new_seal],
-        lots: vec![new_lot],
-        bindings: vec![new_binding],
-        events: vec![event],
-        ..ChangeSet::default()
-    })
-}
-
 /// Closes an attestation cycle (Attested → Sealed): the next challenge is due.
 pub fn close_cycle(
     lot: &LotRecord,
@@ -875,7 +809,7 @@ pub fn close_cycle(
     new_seal.state = seal.state.on(SealEvent::CycleClosed)?;
     new_seal.version += 1;
     let mut new_lot = lot.clone();
-    new_lot.active = in_active_reserve(binding, Some(new_seal.state));
+    new_lot.active = in_active_reserve(binding, Some(new_seal.state), lot.lapse.as_ref());
     new_lot.version += 1;
     new_lot.updated_at = ctx.now;
     let event = seal_event(
@@ -1155,7 +1089,7 @@ pub fn revoke_authority(
         b.reenroll_deadline = Some(deadline);
         b.version += 1;
         let mut l = lot.clone();
-        l.active = in_active_reserve(Some(&b), Some(seal.state));
+        l.active = in_active_reserve(Some(&b), Some(seal.state), l.lapse.as_ref());
         l.updated_at = ctx.now;
         l.version += 1;
         changes.events.push(lot_event(
@@ -1230,7 +1164,7 @@ pub fn reenroll(
     b.reenroll_deadline = None;
     b.version += 1;
     let mut l = lot.clone();
-    l.active = in_active_reserve(Some(&b), Some(seal.state));
+    l.active = in_active_reserve(Some(&b), Some(seal.state), l.lapse.as_ref());
     l.updated_at = ctx.now;
     l.version += 1;
     let event = lot_event(
@@ -1316,7 +1250,7 @@ fn replace(history: &[BindingRecord], updated: &BindingRecord) -> Vec<BindingRec
     all
 }
 
-fn transition(from: SealState, to: SealState) -> Value {
+pub(crate) fn transition(from: SealState, to: SealState) -> Value {
     json!({"from": from.as_str(), "to": to.as_str()})
 }
 

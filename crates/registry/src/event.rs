@@ -67,6 +67,11 @@ cphar_protocol::wire_enum! {
         PolicyChanged => "policy_changed",
         /// The module entered its error state.
         ModuleError => "module_error",
+        /// A lot left the active reserve set: its evidence lapsed (no valid attestation
+        /// within the cadence and its grace, or a seal that stopped answering).
+        LotLapsed => "lot_lapsed",
+        /// A lapsed lot returned to the active reserve set after a valid attestation.
+        LotRestored => "lot_restored",
     }
 }
 

@@ -9,6 +9,7 @@
 //! * [`store`] — the storage interface the backends implement;
 //! * [`service`] — the driver: load, decide, apply atomically, retry on conflict.
 
+pub mod attest;
 pub mod bea;
 pub mod binding;
 pub mod codes;
@@ -18,8 +19,10 @@ mod error;
 pub mod event;
 pub mod ident;
 pub mod model;
+pub mod policy;
 pub mod seal;
 pub mod service;
+pub mod service_event;
 pub mod store;
 mod wire;
 
@@ -31,4 +34,5 @@ pub use event::{EventType, RegistryEvent, StoredEvent};
 pub use model::{BindingRecord, LotRecord, SealRecord, in_active_reserve};
 pub use seal::SealState;
 pub use service::{Clock, Registry, RegistryError, SystemClock};
+pub use service_event::{ClockFact, ServiceEvent};
 pub use store::{ChangeSet, Store, StoreError};

@@ -81,8 +81,15 @@ pub struct SealRecord {
     /// Last successful attestation.
     #[serde(default, with = "wire::option")]
     pub last_attested_at: Option<Timestamp>,
+    /// Challenges in a row this seal did not answer (reset by any answer).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreachable_streak: u32,
     /// Optimistic-concurrency version.
     pub version: u64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A quantity with its unit. The amount is a decimal string: never a float.
@@ -233,6 +240,15 @@ pub struct LotRecord {
     pub did_version: u64,
     /// Whether the lot is in the active reserve set, as decided by [`in_active_reserve`].
     pub active: bool,
+    /// The latest evidence that the lot is intact: its auditor sign-off, then each valid
+    /// attestation. A lot whose evidence is older than the attestation cadence plus its grace
+    /// lapses out of the active set.
+    #[serde(default, with = "wire::option")]
+    pub evidence_at: Option<Timestamp>,
+    /// Why the lot is out of the active set although its binding and seal are good: its
+    /// evidence lapsed. Cleared by the next valid attestation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lapse: Option<Lapse>,
     /// Creation time.
     #[serde(with = "wire")]
     pub created_at: Timestamp,
@@ -350,11 +366,38 @@ pub struct AuthorityRecord {
     pub version: u64,
 }
 
+cphar_protocol::wire_enum! {
+    /// Why a lot's evidence lapsed (seed 000: a re-applied seal is caught by the attestation
+    /// cadence).
+    LapseReason {
+        /// No valid attestation within the cadence plus its grace.
+        AttestationOverdue => "attestation_overdue",
+        /// The seal did not answer several challenges in a row.
+        DeviceUnreachable => "device_unreachable",
+    }
+}
+
+/// A lot's lapsed evidence: why, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lapse {
+    /// Why.
+    #[serde(with = "wire")]
+    pub reason: LapseReason,
+    /// Since when.
+    #[serde(with = "wire")]
+    pub since: Timestamp,
+}
+
 /// **The** active reserve set rule (seed 000, issue settlement): a lot is in the active
 /// reserve set exactly when its current binding is signed off by an independent auditor, is
-/// not revoked (nor its BEA invalidated by an authority revocation, TFP-1 §B.2), and its seal
-/// is Sealed or Attested.
-pub fn in_active_reserve(binding: Option<&BindingRecord>, seal_state: Option<SealState>) -> bool {
+/// not revoked (nor its BEA invalidated by an authority revocation, TFP-1 §B.2), its seal is
+/// Sealed or Attested, and its evidence has not lapsed (a valid attestation within the
+/// cadence and its grace, the seal answering).
+pub fn in_active_reserve(
+    binding: Option<&BindingRecord>,
+    seal_state: Option<SealState>,
+    lapse: Option<&Lapse>,
+) -> bool {
     let (Some(binding), Some(seal_state)) = (binding, seal_state) else {
         return false;
     };
@@ -363,6 +406,7 @@ pub fn in_active_reserve(binding: Option<&BindingRecord>, seal_state: Option<Sea
         && binding.revocation.is_none()
         && binding.bea_valid()
         && seal_state.is_intact()
+        && lapse.is_none()
 }
 
 pub use crate::ident::check_lot_id;

@@ -12,9 +12,12 @@ use crate::event::{StoredEvent, lot_subject, seal_subject};
 use crate::model::{
     AuthorityRecord, AuthorityState, BindingRecord, DeviceCertificate, LotRecord, SealRecord,
 };
-use crate::store::{ChangeSet, Store, StoreError};
+use crate::policy::{PolicyChange, StartupPolicy};
+use crate::service_event::{self, ServiceEvent};
+use crate::store::{ChangeSet, Store, StoreError, TokenRow};
 use cphar_crypto::{Jwk, SigningKey, hex};
-use cphar_protocol::{Outcome, RevocationReason, Timestamp};
+use cphar_policy::PolicyEngine;
+use cphar_protocol::{RevocationReason, Timestamp};
 use cphar_vendor::{DeviceEvidence, PublicKeyBytes, UnixTime, VendorRegistry};
 use parking_lot::RwLock;
 use serde_json::Value;
@@ -83,11 +86,14 @@ struct ActiveAuthority {
 
 /// The registry service over a store.
 pub struct Registry<S> {
-    store: S,
+    pub(crate) store: S,
     names: RegistryNames,
     vendors: VendorRegistry,
     clock: Arc<dyn Clock>,
     authority: RwLock<Option<ActiveAuthority>>,
+    /// The last policy read from the store, compiled (policies change rarely; each decision
+    /// still reads which one is in force).
+    policy_cache: RwLock<Option<Arc<PolicyEngine>>>,
 }
 
 impl<S: Store> Registry<S> {
@@ -104,6 +110,7 @@ impl<S: Store> Registry<S> {
             vendors,
             clock,
             authority: RwLock::new(None),
+            policy_cache: RwLock::new(None),
         }
     }
 
@@ -122,7 +129,7 @@ impl<S: Store> Registry<S> {
         self.clock.now()
     }
 
-    fn ctx<'a>(&self, actor: &'a str) -> Result<Ctx<'a>, Refusal> {
+    pub(crate) fn ctx<'a>(&self, actor: &'a str) -> Result<Ctx<'a>, Refusal> {
         // One spelling per person: separation of duties compares actors as strings.
         crate::ident::check_actor(actor)?;
         Ok(Ctx {
@@ -387,30 +394,129 @@ impl<S: Store> Registry<S> {
         .ok_or_else(|| invalid("internal: no lot in change").into())
     }
 
-    /// Records a verified `valid` outcome for the lot named by its object DID. With `spend`,
-    /// the answered challenge is spent in the same transaction (at most one record per
-    /// challenge; [`StoreError::ChallengeSpent`] otherwise).
-    pub async fn record_attestation(
+    // -----------------------------------------------------------------------------------------
+    // Facts about the service and API tokens
+
+    /// Records facts about the service (timestamps, clock, module errors, checkpoints) in the
+    /// audit log, in order, in one transaction. Facts that carry their own time are recorded
+    /// even while the trusted clock is out of tolerance (a breach must be recorded as it
+    /// happens); the others need trusted time.
+    pub async fn record(
         &self,
-        outcome: &Outcome,
+        facts: &[ServiceEvent],
         actor: &str,
-        spend: Option<crate::store::SpendChallenge>,
-    ) -> Result<SealRecord, RegistryError> {
-        let did = outcome
-            .object_did
-            .as_deref()
-            .ok_or_else(|| invalid("the outcome names no object DID"))?;
-        let lot_id = self.lot_id_of_did(did)?;
+    ) -> Result<Vec<u64>, RegistryError> {
+        if facts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = match self.clock.now() {
+            Ok(now) => now,
+            Err(refusal) => match facts
+                .iter()
+                .map(ServiceEvent::own_time)
+                .collect::<Option<Vec<_>>>()
+            {
+                Some(times) => times.into_iter().max().ok_or(refusal)?,
+                None => return Err(refusal.into()),
+            },
+        };
+        let ctx = Ctx { actor, now };
+        Ok(self.store.apply(service_event::record(facts, ctx)).await?)
+    }
+
+    /// Stores a new API token (made by the caller from its CSPRNG; only the secret's hash is
+    /// in `row`) with its audit event; returns the event's sequence number(s).
+    pub async fn create_token(
+        &self,
+        row: TokenRow,
+        actor: &str,
+    ) -> Result<Vec<u64>, RegistryError> {
+        crate::ident::check_subject(&row.subject)?;
+        Ok(self
+            .store
+            .apply(service_event::create_token(row, self.ctx(actor)?))
+            .await?)
+    }
+
+    /// Revokes an API token; `token_not_found` when there is no such unrevoked token.
+    pub async fn revoke_token(&self, id: &str, actor: &str) -> Result<(), RegistryError> {
+        match self
+            .store
+            .apply(service_event::revoke_token(id, self.ctx(actor)?))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(Refusal::new(
+                RefusalCode::TokenNotFound,
+                format!("no unrevoked token {id}"),
+            )
+            .into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Policy
+
+    /// The policy in force, compiled; `None` when no policy was ever installed.
+    pub async fn policy_in_force(&self) -> Result<Option<Arc<PolicyEngine>>, RegistryError> {
+        let state = self.store.policy_state().await?;
+        self.compiled(state.in_force.as_ref())
+    }
+
+    /// Compiles the stored policy `in_force`, reusing the cached engine when it is the same.
+    pub(crate) fn compiled(
+        &self,
+        in_force: Option<&crate::store::PolicyInForce>,
+    ) -> Result<Option<Arc<PolicyEngine>>, RegistryError> {
+        let Some(p) = in_force else { return Ok(None) };
+        if let Some(cached) = self.policy_cache.read().as_ref()
+            && cached.policy_id() == p.policy_id
+            && cached.version() == p.version
+        {
+            return Ok(Some(Arc::clone(cached)));
+        }
+        let engine = Arc::new(PolicyEngine::from_json(&p.document).map_err(|e| {
+            StoreError::Corrupt(format!("stored policy {} v{}: {e}", p.policy_id, p.version))
+        })?);
+        *self.policy_cache.write() = Some(Arc::clone(&engine));
+        Ok(Some(engine))
+    }
+
+    /// Puts `engine` in force: refused (`policy_version_not_newer`) unless its version is
+    /// above every version of its id ever installed, on any server.
+    pub async fn install_policy(
+        &self,
+        engine: &PolicyEngine,
+        actor: &str,
+    ) -> Result<PolicyChange, RegistryError> {
         self.run(|| async {
-            let (lot, binding, seal) = self.current(&lot_id).await?;
-            let mut changes =
-                decide::record_attestation(outcome, &lot, &binding, &seal, self.ctx(actor)?)?;
-            changes.challenges_spent.extend(spend.clone());
-            let out = changes.seals.last().cloned();
-            Ok((changes, out))
+            let state = self.store.policy_state().await?;
+            Ok(crate::policy::install(&state, engine, self.ctx(actor)?)?)
         })
-        .await?
-        .ok_or_else(|| invalid("internal: no seal in change").into())
+        .await
+    }
+
+    /// Starts with the configured policy: installs it when it is newer than anything in
+    /// force, keeps a newer one from the database otherwise (never rolls back).
+    pub async fn start_with_policy(
+        &self,
+        configured: &PolicyEngine,
+        actor: &str,
+    ) -> Result<StartupPolicy, RegistryError> {
+        let state = self.store.policy_state().await?;
+        let decision = crate::policy::at_startup(&state, configured);
+        if decision == StartupPolicy::Install {
+            self.install_policy(configured, actor).await?;
+        }
+        Ok(decision)
+    }
+
+    /// Deletes challenges that expired before now (never answered: nothing to record).
+    pub async fn purge_expired_challenges(&self) -> Result<u64, RegistryError> {
+        let now = self.clock.now()?;
+        let now_ns = i64::try_from(now.unix_nanos()).unwrap_or(i64::MAX);
+        Ok(self.store.purge_challenges(now_ns).await?)
     }
 
     /// Closes the attestation cycle of a lot's seal (Attested → Sealed).
@@ -746,13 +852,6 @@ impl<S: Store> Registry<S> {
         self.store.binding(id).await?.ok_or_else(|| {
             Refusal::new(RefusalCode::BindingNotFound, format!("no binding {id}")).into()
         })
-    }
-
-    fn lot_id_of_did(&self, did: &str) -> Result<String, RegistryError> {
-        let prefix = format!("{}:lots:", self.names.registry_did());
-        did.strip_prefix(&prefix)
-            .map(str::to_owned)
-            .ok_or_else(|| decide::not_found_lot(did).into())
     }
 }
 

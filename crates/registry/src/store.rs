@@ -57,29 +57,244 @@ pub struct SpendChallenge {
     pub now_ns: i64,
 }
 
+/// A stored API token. The secret itself is never stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenRow {
+    /// Public token id (the part before the secret).
+    pub id: String,
+    /// Lower-case hex SHA-256 of the secret.
+    pub secret_hash: String,
+    /// Role name.
+    pub role: String,
+    /// The identity the token acts as.
+    pub subject: String,
+    /// The verifier DID a verifier token acts for (bound when the token is made).
+    #[serde(default)]
+    pub verifier_did: Option<String>,
+    /// Creation time (Unix nanoseconds).
+    pub created_ns: i64,
+    /// Expiry (Unix nanoseconds), if any.
+    pub expires_ns: Option<i64>,
+    /// Revoked.
+    pub revoked: bool,
+}
+
+/// A change to the token table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenWrite {
+    /// A new token.
+    Insert(TokenRow),
+    /// Revoke an unrevoked token by id (refused with [`StoreError::Conflict`] otherwise).
+    Revoke(String),
+}
+
+/// A policy version installed as the one in force. Applies only if the policy in force is
+/// still the one the decision read (`replaces`), and no version of `policy_id` at or above
+/// `version` was ever installed (anti-rollback, across restarts and processes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInstall {
+    /// The policy id.
+    pub policy_id: String,
+    /// Its version.
+    pub version: u64,
+    /// The policy document (its JSON form).
+    pub document: String,
+    /// When it was installed (Unix nanoseconds).
+    pub installed_ns: i64,
+    /// The revision of the policy in force this replaces (0: none yet).
+    pub replaces: u64,
+}
+
+/// What answering a challenge needs, read at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttestationInputs {
+    /// The unanswered challenge.
+    pub challenge: Challenge,
+    /// Its lot.
+    pub lot: Option<LotRecord>,
+    /// The lot's current binding.
+    pub binding: Option<BindingRecord>,
+    /// That binding's seal.
+    pub seal: Option<SealRecord>,
+    /// The lot's current DID document, as stored (JSON text).
+    pub document: Option<String>,
+    /// The policy in force.
+    pub policy: Option<PolicyInForce>,
+}
+
+/// The policy in force, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInForce {
+    /// Its id.
+    pub policy_id: String,
+    /// Its version.
+    pub version: u64,
+    /// How many times a policy was put in force (optimistic concurrency).
+    pub revision: u64,
+    /// The policy document (JSON form).
+    pub document: String,
+}
+
+/// What the registry knows about policies: the one in force and, per policy id, the highest
+/// version ever installed (the anti-rollback mark).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyState {
+    /// The policy in force, if any.
+    pub in_force: Option<PolicyInForce>,
+    /// `(policy id, highest version)`.
+    pub high_water: Vec<(String, u64)>,
+}
+
 /// Everything one registry command changes, applied atomically.
+///
+/// Only `cphar-registry` builds change sets (its fields are private and it has no public
+/// constructor): whatever a store writes was decided by a registry operation. Stores read
+/// them through the accessors.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeSet {
+    pub(crate) seals: Vec<SealRecord>,
+    pub(crate) lots: Vec<LotRecord>,
+    pub(crate) bindings: Vec<BindingRecord>,
+    pub(crate) authorities: Vec<AuthorityRecord>,
+    pub(crate) inspections: Vec<InspectionRecord>,
+    pub(crate) custody: Vec<CustodyRecord>,
+    pub(crate) did_documents: Vec<DidDocumentVersion>,
+    pub(crate) events: Vec<RegistryEvent>,
+    pub(crate) challenges_issued: Vec<Challenge>,
+    pub(crate) challenges_spent: Vec<SpendChallenge>,
+    pub(crate) tokens: Vec<TokenWrite>,
+    pub(crate) policy: Option<PolicyInstall>,
+}
+
+impl ChangeSet {
+    /// Appends the changes of `next` (also decided by the registry), to be applied after
+    /// these in the same transaction.
+    pub fn append(&mut self, next: ChangeSet) {
+        self.seals.extend(next.seals);
+        self.lots.extend(next.lots);
+        self.bindings.extend(next.bindings);
+        self.authorities.extend(next.authorities);
+        self.inspections.extend(next.inspections);
+        self.custody.extend(next.custody);
+        self.did_documents.extend(next.did_documents);
+        self.events.extend(next.events);
+        self.challenges_issued.extend(next.challenges_issued);
+        self.challenges_spent.extend(next.challenges_spent);
+        self.tokens.extend(next.tokens);
+        if next.policy.is_some() {
+            self.policy = next.policy;
+        }
+    }
+
     /// Seals to insert (version 1) or update.
-    pub seals: Vec<SealRecord>,
+    pub fn seals(&self) -> &[SealRecord] {
+        &self.seals
+    }
     /// Lots to insert or update.
-    pub lots: Vec<LotRecord>,
+    pub fn lots(&self) -> &[LotRecord] {
+        &self.lots
+    }
     /// Bindings to insert or update.
-    pub bindings: Vec<BindingRecord>,
+    pub fn bindings(&self) -> &[BindingRecord] {
+        &self.bindings
+    }
     /// Authority keys to insert or update.
-    pub authorities: Vec<AuthorityRecord>,
+    pub fn authorities(&self) -> &[AuthorityRecord] {
+        &self.authorities
+    }
     /// Inspections to insert.
-    pub inspections: Vec<InspectionRecord>,
+    pub fn inspections(&self) -> &[InspectionRecord] {
+        &self.inspections
+    }
     /// Custody records to insert.
-    pub custody: Vec<CustodyRecord>,
+    pub fn custody(&self) -> &[CustodyRecord] {
+        &self.custody
+    }
     /// DID document versions to insert.
-    pub did_documents: Vec<DidDocumentVersion>,
+    pub fn did_documents(&self) -> &[DidDocumentVersion] {
+        &self.did_documents
+    }
     /// Events to append, in order.
-    pub events: Vec<RegistryEvent>,
+    pub fn events(&self) -> &[RegistryEvent] {
+        &self.events
+    }
     /// Challenges to store.
-    pub challenges_issued: Vec<Challenge>,
+    pub fn challenges_issued(&self) -> &[Challenge] {
+        &self.challenges_issued
+    }
     /// Challenges to spend (preconditions: refused with [`StoreError::ChallengeSpent`]).
-    pub challenges_spent: Vec<SpendChallenge>,
+    pub fn challenges_spent(&self) -> &[SpendChallenge] {
+        &self.challenges_spent
+    }
+    /// API token changes.
+    pub fn tokens(&self) -> &[TokenWrite] {
+        &self.tokens
+    }
+    /// A policy to put in force.
+    pub fn policy(&self) -> Option<&PolicyInstall> {
+        self.policy.as_ref()
+    }
+}
+
+/// Raw change sets for tests of the storage layer itself (feature `test-support`): they
+/// bypass every registry decision, so nothing but a storage test may build one.
+#[cfg(feature = "test-support")]
+pub mod unchecked {
+    use super::*;
+
+    /// The members of a [`ChangeSet`], public.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    #[allow(missing_docs)]
+    pub struct Parts {
+        pub seals: Vec<SealRecord>,
+        pub lots: Vec<LotRecord>,
+        pub bindings: Vec<BindingRecord>,
+        pub authorities: Vec<AuthorityRecord>,
+        pub inspections: Vec<InspectionRecord>,
+        pub custody: Vec<CustodyRecord>,
+        pub did_documents: Vec<DidDocumentVersion>,
+        pub events: Vec<RegistryEvent>,
+        pub challenges_issued: Vec<Challenge>,
+        pub challenges_spent: Vec<SpendChallenge>,
+        pub tokens: Vec<TokenWrite>,
+        pub policy: Option<PolicyInstall>,
+    }
+
+    /// A change set made of `parts`, decided by nobody.
+    pub fn change_set(p: Parts) -> ChangeSet {
+        ChangeSet {
+            seals: p.seals,
+            lots: p.lots,
+            bindings: p.bindings,
+            authorities: p.authorities,
+            inspections: p.inspections,
+            custody: p.custody,
+            did_documents: p.did_documents,
+            events: p.events,
+            challenges_issued: p.challenges_issued,
+            challenges_spent: p.challenges_spent,
+            tokens: p.tokens,
+            policy: p.policy,
+        }
+    }
+
+    /// The parts of a change set.
+    pub fn parts(c: ChangeSet) -> Parts {
+        Parts {
+            seals: c.seals,
+            lots: c.lots,
+            bindings: c.bindings,
+            authorities: c.authorities,
+            inspections: c.inspections,
+            custody: c.custody,
+            did_documents: c.did_documents,
+            events: c.events,
+            challenges_issued: c.challenges_issued,
+            challenges_spent: c.challenges_spent,
+            tokens: c.tokens,
+            policy: c.policy,
+        }
+    }
 }
 
 /// Storage failures.
@@ -202,6 +417,30 @@ pub trait Store: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LotRecord>, StoreError>> + Send;
+    /// An API token by id.
+    fn token(&self, id: &str) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
+    /// An unanswered challenge by id, without taking it.
+    fn challenge(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Challenge>, StoreError>> + Send;
+    /// Deletes challenges that expired before `now_ns`; returns how many.
+    fn purge_challenges(&self, now_ns: i64)
+    -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// What answering challenge `id` needs, in one read (`None`: no such unanswered challenge).
+    fn attestation_inputs(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<AttestationInputs>, StoreError>> + Send;
+    /// Active lots whose latest evidence is older than `before_ns`, by lot id.
+    fn lots_with_stale_evidence(
+        &self,
+        before_ns: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LotWithCurrent>, StoreError>> + Send;
+    /// The policy in force and the anti-rollback marks.
+    fn policy_state(&self) -> impl Future<Output = Result<PolicyState, StoreError>> + Send;
     /// Applies one change set atomically; returns the sequence numbers given to its events.
     fn apply(
         &self,

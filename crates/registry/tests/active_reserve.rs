@@ -7,7 +7,9 @@
 )] // test code
 
 use cphar_protocol::{Bal, RevocationReason, Timestamp};
-use cphar_registry::model::{BindingRecord, RevocationMark, SignOff, in_active_reserve};
+use cphar_registry::model::{
+    BindingRecord, Lapse, LapseReason, RevocationMark, SignOff, in_active_reserve,
+};
 use cphar_registry::{BindingState, SealState};
 use serde_json::json;
 
@@ -37,47 +39,61 @@ fn binding() -> BindingRecord {
 }
 
 #[test]
-fn active_exactly_when_signed_off_live_unrevoked_and_intact() {
+fn active_exactly_when_signed_off_live_unrevoked_intact_and_fresh() {
     let t = Timestamp::parse("2026-11-24T10:00:00Z").unwrap();
-    for &seal in SealState::ALL {
-        for &state in BindingState::ALL {
-            for signed in [false, true] {
-                for revoked in [false, true] {
-                    for suspended in [false, true] {
-                        let mut b = binding();
-                        b.state = state;
-                        if !signed {
-                            b.sign_off = None;
+    let lapses = [
+        None,
+        Some(Lapse {
+            reason: LapseReason::AttestationOverdue,
+            since: t,
+        }),
+        Some(Lapse {
+            reason: LapseReason::DeviceUnreachable,
+            since: t,
+        }),
+    ];
+    for lapse in &lapses {
+        for &seal in SealState::ALL {
+            for &state in BindingState::ALL {
+                for signed in [false, true] {
+                    for revoked in [false, true] {
+                        for suspended in [false, true] {
+                            let mut b = binding();
+                            b.state = state;
+                            if !signed {
+                                b.sign_off = None;
+                            }
+                            if revoked {
+                                b.revocation = Some(RevocationMark {
+                                    reason: RevocationReason::TamperDetected,
+                                    at: t,
+                                });
+                            }
+                            if suspended {
+                                b.reenroll_deadline = Some(t);
+                            }
+                            let want = signed
+                                && lapse.is_none()
+                                && !revoked
+                                && !suspended
+                                && matches!(
+                                    state,
+                                    BindingState::Enrolled
+                                        | BindingState::Active
+                                        | BindingState::Degraded
+                                )
+                                && matches!(seal, SealState::Sealed | SealState::Attested);
+                            assert_eq!(
+                                in_active_reserve(Some(&b), Some(seal), lapse.as_ref()),
+                                want,
+                                "{seal} {state} {signed} {revoked} {suspended} {lapse:?}"
+                            );
                         }
-                        if revoked {
-                            b.revocation = Some(RevocationMark {
-                                reason: RevocationReason::TamperDetected,
-                                at: t,
-                            });
-                        }
-                        if suspended {
-                            b.reenroll_deadline = Some(t);
-                        }
-                        let want = signed
-                            && !revoked
-                            && !suspended
-                            && matches!(
-                                state,
-                                BindingState::Enrolled
-                                    | BindingState::Active
-                                    | BindingState::Degraded
-                            )
-                            && matches!(seal, SealState::Sealed | SealState::Attested);
-                        assert_eq!(
-                            in_active_reserve(Some(&b), Some(seal)),
-                            want,
-                            "{seal} {state} {signed} {revoked} {suspended}"
-                        );
                     }
                 }
             }
         }
     }
-    assert!(!in_active_reserve(None, Some(SealState::Sealed)));
-    assert!(!in_active_reserve(Some(&binding()), None));
+    assert!(!in_active_reserve(None, Some(SealState::Sealed), None));
+    assert!(!in_active_reserve(Some(&binding()), None, None));
 }

@@ -169,20 +169,30 @@ pub async fn build_state(config: ServerConfig) -> Result<Arc<AppState>, String> 
         config.tsa_key.as_deref(),
         config.tsa_chain.as_deref(),
     )?;
-    let policy = match &config.policy {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let engine = if path.extension().is_some_and(|e| e == "json") {
-                cphar_policy::PolicyEngine::from_json(&text)
-            } else {
-                cphar_policy::PolicyEngine::from_toml(&text)
-            };
-            Some(engine.map_err(|e| format!("{}: {e}", path.display()))?)
+    // The configured policy is put in force unless the database already holds one at least
+    // as new (a restart never rolls the policy back; every server shares the one in force).
+    if let Some(path) = &config.policy {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let engine = if path.extension().is_some_and(|e| e == "json") {
+            cphar_policy::PolicyEngine::from_json(&text)
+        } else {
+            cphar_policy::PolicyEngine::from_toml(&text)
         }
-        None => None,
-    };
-    Ok(Arc::new(AppState::new(node, config, tsa, policy)))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        match node.registry.start_with_policy(&engine, "registry").await {
+            Ok(cphar_registry::policy::StartupPolicy::KeepInForce(p)) => tracing::warn!(
+                target: "cphar::policy",
+                policy_id = p.policy_id,
+                version = p.version,
+                "the database holds a policy at least as new as {}: it stays in force",
+                path.display()
+            ),
+            Ok(_) => {}
+            Err(e) => return Err(format!("policy {}: {e} ({})", path.display(), e.code())),
+        }
+    }
+    Ok(Arc::new(AppState::new(node, config, tsa)))
 }
 
 /// Creates the first admin token when the registry has none; returns it (shown once).
@@ -192,16 +202,15 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<Option<String>, String>
         return Ok(None);
     }
     let now = state.now().map_err(|p| p.detail)?;
-    let (text, _) = r::admin::issue_token_record(
-        state,
-        crate::auth::Role::Admin,
-        "admin",
-        now,
-        None,
-        "registry",
-    )
-    .await
-    .map_err(|p| p.detail)?;
+    let grant = r::admin::TokenGrant {
+        role: crate::auth::Role::Admin,
+        subject: "admin",
+        verifier_did: None,
+        expires: None,
+    };
+    let (text, _) = r::admin::issue_token_record(state, &grant, now, "registry")
+        .await
+        .map_err(|p| p.detail)?;
     Ok(Some(text))
 }
 
@@ -227,6 +236,7 @@ pub async fn serve(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let _ = bound.send(addr);
     let maintenance = tokio::spawn(crate::scheduler::run(Arc::clone(&state)));
+    let attestations = tokio::spawn(crate::scheduler::run_attestations(Arc::clone(&state)));
     let refusals = tokio::spawn(crate::refusals::run(Arc::clone(&state)));
     let result = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
@@ -261,6 +271,7 @@ pub async fn serve(
         _ => return Err("tls_cert and tls_key go together".into()),
     };
     maintenance.abort();
+    attestations.abort();
     refusals.abort();
     // What was refused since the last period still reaches the log.
     if crate::refusals::flush(&state).await.is_err() {

@@ -6,6 +6,7 @@ use crate::problem::Problem;
 use axum::http::{HeaderMap, StatusCode, header};
 use cphar_crypto::hex;
 use cphar_protocol::Timestamp;
+use cphar_registry::Store;
 use cphar_store::{AnyStore, TokenRow};
 use subtle::ConstantTimeEq;
 
@@ -36,6 +37,8 @@ pub struct Caller {
     pub role: Role,
     /// Identity acting (recorded as the actor of registry events).
     pub subject: String,
+    /// For a verifier: the DID it acts for, bound to its token when the token was made.
+    pub verifier_did: Option<String>,
 }
 
 /// Prefix of every token.
@@ -43,10 +46,8 @@ pub const TOKEN_PREFIX: &str = "cphar_";
 
 /// A freshly made token: the secret text (shown once) and the row to store.
 pub fn new_token(
-    role: Role,
-    subject: &str,
+    grant: &crate::routes::admin::TokenGrant<'_>,
     now: Timestamp,
-    expires: Option<Timestamp>,
 ) -> Result<(String, TokenRow), Problem> {
     let id =
         cphar_crypto::random_bytes::<8>().map_err(|e| Problem::unavailable("rng_failure", e))?;
@@ -57,10 +58,11 @@ pub fn new_token(
     let row = TokenRow {
         id: id.clone(),
         secret_hash: hex(&cphar_crypto::sha256(secret.as_bytes())),
-        role: role.as_str().to_owned(),
-        subject: subject.to_owned(),
+        role: grant.role.as_str().to_owned(),
+        subject: grant.subject.to_owned(),
+        verifier_did: grant.verifier_did.clone(),
         created_ns: nanos(now),
-        expires_ns: expires.map(nanos),
+        expires_ns: grant.expires.map(nanos),
         revoked: false,
     };
     Ok((format!("{TOKEN_PREFIX}{id}.{secret}"), row))
@@ -122,6 +124,7 @@ pub async fn authenticate(
         token_id: row.id,
         role,
         subject: row.subject,
+        verifier_did: row.verifier_did,
     })
 }
 

@@ -31,10 +31,20 @@ pub struct ServerConfig {
     pub skew_seconds: u64,
     /// Maximum response time of a challenge (t1 − t0), milliseconds; 0 disables.
     pub max_response_ms: u64,
-    /// Attestation cadence: a seal not attested for this long drops back to Sealed.
+    /// Attestation cadence: a seal not attested for this long drops back to Sealed, and is
+    /// challenged again by the scheduler when it has an endpoint.
     pub attestation_cadence_seconds: u64,
-    /// How often the scheduler runs (0 disables it).
+    /// How long past the cadence a lot stays in the active set without a valid attestation.
+    pub attestation_grace_seconds: u64,
+    /// Unanswered challenges in a row after which a lot leaves the active set.
+    pub unreachable_limit: u32,
+    /// How often the scheduler runs, seconds (0 turns it off explicitly).
     pub scheduler_interval_seconds: u64,
+    /// Hosts a seal agent's endpoint may name (`host` or `host:port`); the scheduler
+    /// challenges no other. Default: loopback only.
+    pub seal_endpoint_hosts: Vec<String>,
+    /// Seals challenged at once by the scheduler.
+    pub attestation_parallelism: usize,
     /// Rate limit per verifier DID and per credential: requests per window.
     pub rate_limit: u32,
     /// Rate limit window, seconds.
@@ -80,7 +90,11 @@ impl Default for ServerConfig {
             skew_seconds: 300,
             max_response_ms: 0,
             attestation_cadence_seconds: 3600,
-            scheduler_interval_seconds: 0,
+            attestation_grace_seconds: 900,
+            unreachable_limit: 3,
+            scheduler_interval_seconds: 30,
+            seal_endpoint_hosts: vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into()],
+            attestation_parallelism: 8,
             rate_limit: 10,
             rate_window_seconds: 60,
             body_limit_bytes: 64 * 1024,
@@ -102,6 +116,22 @@ impl ServerConfig {
     /// Reads a TOML configuration file.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// How the registry verifies answers and judges evidence.
+    pub fn attestation(&self) -> cphar_registry::attest::AttestationSettings {
+        let seconds = |n: u64| time::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX));
+        cphar_registry::attest::AttestationSettings {
+            skew: seconds(self.skew_seconds),
+            max_response_time: (self.max_response_ms > 0).then(|| {
+                time::Duration::milliseconds(
+                    i64::try_from(self.max_response_ms).unwrap_or(i64::MAX),
+                )
+            }),
+            cadence: seconds(self.attestation_cadence_seconds),
+            grace: seconds(self.attestation_grace_seconds),
+            unreachable_limit: self.unreachable_limit,
+        }
     }
 
     /// The did:web host: configured, or `127.0.0.1%3A8080` from the listen address.

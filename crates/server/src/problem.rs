@@ -88,9 +88,12 @@ impl IntoResponse for Problem {
 /// The HTTP status of a registry refusal code.
 pub fn status_of(code: &str) -> StatusCode {
     match code {
-        "seal_not_found" | "lot_not_found" | "binding_not_found" | "version_unavailable" => {
-            StatusCode::NOT_FOUND
-        }
+        "seal_not_found"
+        | "lot_not_found"
+        | "binding_not_found"
+        | "version_unavailable"
+        | "token_not_found"
+        | "no_policy" => StatusCode::NOT_FOUND,
         "separation_of_duties" => StatusCode::FORBIDDEN,
         "invalid_input" | "bal_requirement_unmet" | "reason_not_allowed" => {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -104,6 +107,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "already_signed_off"
         | "duplicate_device_uid"
         | "clone_suspected"
+        | "challenge_used_or_expired"
+        | "policy_version_not_newer"
         | "conflict" => StatusCode::CONFLICT,
         // Vendor attestation refusals carry the vendor check's own codes.
         _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -2,17 +2,15 @@
 //! refused query would let anyone grow the audit log at line rate. Refusals are counted in
 //! `/metrics` (`cphar_decisions_total{kind="tsa"}`) and in a tally here, and the tally is
 //! written as **one** `timestamp_refused` entry per period ([`PERIOD`]) with the counts by
-//! failure code (`{"from", "to", "total", "counts": {"badDataFormat": 12, …}}`). Granted
-//! tokens are still audited one by one, before they leave.
+//! failure code (`{"since", "until", "refused": {"badDataFormat": 12, …}}`). Granted tokens
+//! are still audited one by one, before they leave.
 //!
 //! A failed write puts the counts back, so they are written with the next period's.
 
 use crate::state::AppState;
 use cphar_protocol::Timestamp;
-use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
+use cphar_registry::service_event::ServiceEvent;
 use parking_lot::Mutex;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// How often the tally is written (when it is not empty).
@@ -58,43 +56,17 @@ impl RefusalTally {
     }
 }
 
-/// The `eventData` of an aggregated entry.
-fn data(since: Timestamp, to: Timestamp, counts: &BTreeMap<String, u64>) -> Value {
-    let total: u64 = counts.values().fold(0, |a, n| a.saturating_add(*n));
-    json!({"from": since.to_string(), "to": to.to_string(), "total": total, "counts": counts})
-}
-
 /// Writes the tally as one `timestamp_refused` entry, if anything was refused. Without a
 /// trusted time, or when the write fails, the counts stay for the next attempt.
 pub async fn flush(s: &AppState) -> Result<bool, crate::problem::Problem> {
     let Some((since, counts)) = s.tsa_refusals.take() else {
         return Ok(false);
     };
-    let at = match s.now() {
-        Ok(at) => at,
-        Err(p) => {
-            s.tsa_refusals.restore(since, counts);
-            return Err(p);
-        }
+    let fact = ServiceEvent::TimestampsRefused {
+        since,
+        counts: counts.iter().map(|(c, n)| (c.clone(), *n)).collect(),
     };
-    let event = RegistryEvent {
-        event_type: EventType::TimestampRefused,
-        subject: "tsa".into(),
-        actor: "tsa".into(),
-        at,
-        reason_code: None,
-        data: data(since, at, &counts),
-    };
-    let result = s
-        .node
-        .registry
-        .store()
-        .apply(ChangeSet {
-            events: vec![event],
-            ..ChangeSet::default()
-        })
-        .await;
-    if let Err(e) = result {
+    if let Err(e) = s.node.registry.record(&[fact], "tsa").await {
         s.tsa_refusals.restore(since, counts);
         return Err(e.into());
     }

@@ -1,22 +1,32 @@
-//! Background maintenance of a running server, once per second:
+//! Background work of a running server.
 //!
+//! The maintenance loop, once per second:
 //! * validates the trusted clock and records every adjustment, rollback and tolerance breach
 //!   in the audit log (SS-5);
-//! * challenges seals that expose a network transport when their attestation is due;
+//! * forgets expired challenges;
+//!
+//! and every `scheduler_interval_seconds` (on by default; 0 turns it off):
 //! * closes the attestation cycle of seals whose last good attestation is older than the
-//!   cadence (Attested → Sealed: the lot is then reported `attestation_overdue`);
-//! * revokes bindings whose TFP-1 re-enrollment window has closed;
-//! * forgets expired challenges.
+//!   cadence (Attested → Sealed);
+//! * takes lots whose evidence is older than the cadence plus its grace out of the active
+//!   reserve set (the registry's [`cphar_registry::Registry::lapse_stale_lots`]);
+//! * revokes bindings whose TFP-1 re-enrollment window has closed.
+//!
+//! The attestation loop, apart from it so that slow seals never delay the clock, challenges
+//! the seals that expose a network transport when their attestation is due, with bounded
+//! parallelism ([`crate::agent`]).
+//!
+//! A job that fails is logged and counted (`cphar_decisions_total{kind="scheduler"}`), never
+//! silently dropped; the next round tries again.
 
 use crate::state::AppState;
 use cphar_integrity::ClockEvent;
 use cphar_protocol::Timestamp;
-use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, SealState, Store};
+use cphar_registry::{ClockFact, SealState, ServiceEvent};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs until aborted.
+/// Runs the maintenance loop until aborted.
 pub async fn run(state: Arc<AppState>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -27,24 +37,70 @@ pub async fn run(state: Arc<AppState>) {
         if state.node.clock.validation_due() {
             record_clock_events(&state, state.node.clock.validate()).await;
         }
-        let Ok(now) = state.now() else { continue };
-        let _ = state
-            .node
-            .registry
-            .store()
-            .purge_challenges(nanos(now))
-            .await;
+        if state.now().is_err() {
+            continue;
+        }
+        report(
+            &state,
+            "purge_challenges",
+            state.node.registry.purge_expired_challenges().await,
+        );
         let every = state.config.scheduler_interval_seconds;
         if every > 0 && seconds.is_multiple_of(every) {
-            let _ = crate::agent::attest_due(&state).await;
-            let _ = close_overdue_cycles(&state, now).await;
-            let _ = state.node.registry.expire_reenrollments("scheduler").await;
+            if let Ok(now) = state.now() {
+                report(
+                    &state,
+                    "close_cycles",
+                    close_overdue_cycles(&state, now).await,
+                );
+            }
+            report(
+                &state,
+                "lapse_stale_lots",
+                state
+                    .node
+                    .registry
+                    .lapse_stale_lots(&state.attestation, "scheduler")
+                    .await,
+            );
+            report(
+                &state,
+                "expire_reenrollments",
+                state.node.registry.expire_reenrollments("scheduler").await,
+            );
         }
     }
 }
 
-fn nanos(t: Timestamp) -> i64 {
-    i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)
+/// Runs the attestation loop until aborted (nothing when the scheduler is off).
+pub async fn run_attestations(state: Arc<AppState>) {
+    let every = state.config.scheduler_interval_seconds;
+    if every == 0 {
+        return;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_secs(every));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match crate::agent::attest_due(&state).await {
+            Ok((_, 0)) => {}
+            Ok((tried, failed)) => {
+                state.metrics.decision("scheduler", "attest_seal_failed");
+                tracing::warn!(target: "cphar::scheduler", tried, failed, "seal attestations not recorded");
+            }
+            Err(e) => report::<()>(&state, "attest_seals", Err(e.detail)),
+        }
+    }
+}
+
+/// Logs and counts a failed job.
+fn report<T>(state: &AppState, job: &str, result: Result<T, impl std::fmt::Display>) {
+    if let Err(e) = result {
+        state
+            .metrics
+            .decision("scheduler", &format!("{job}_failed"));
+        tracing::warn!(target: "cphar::scheduler", job, error = %e, "scheduled job failed");
+    }
 }
 
 /// Appends the clock's events to the audit log.
@@ -52,38 +108,24 @@ pub async fn record_clock_events(state: &AppState, events: Vec<ClockEvent>) {
     if events.is_empty() {
         return;
     }
-    let records: Vec<RegistryEvent> = events
+    let facts: Vec<ServiceEvent> = events
         .iter()
         .map(|e| {
-            let kind = match e {
-                ClockEvent::Adjusted(_) => EventType::ClockAdjusted,
-                ClockEvent::RollbackDetected { .. } => EventType::ClockRollbackDetected,
-                ClockEvent::OutOfTolerance { .. } => EventType::ClockOutOfTolerance,
-                ClockEvent::Recovered { .. } => EventType::ClockRecovered,
+            let fact = match e {
+                ClockEvent::Adjusted(_) => ClockFact::Adjusted,
+                ClockEvent::RollbackDetected { .. } => ClockFact::RollbackDetected,
+                ClockEvent::OutOfTolerance { .. } => ClockFact::OutOfTolerance,
+                ClockEvent::Recovered { .. } => ClockFact::Recovered,
             };
             let at = Timestamp::from_unix_nanos(e.at_nanos()).unwrap_or_else(Timestamp::now_utc);
-            RegistryEvent {
-                event_type: kind,
-                subject: "clock".into(),
-                actor: "registry".into(),
+            ServiceEvent::Clock {
+                fact,
                 at,
-                reason_code: matches!(e, ClockEvent::OutOfTolerance { .. })
-                    .then(|| "clock_out_of_tolerance".to_owned()),
                 data: e.to_json(),
             }
         })
         .collect();
-    // Out of tolerance, the signing guard refuses: the breach is recorded once the clock is
-    // back (the Recovered event follows it in the same change set then).
-    let _ = state
-        .node
-        .registry
-        .store()
-        .apply(ChangeSet {
-            events: records,
-            ..ChangeSet::default()
-        })
-        .await;
+    let _ = state.node.registry.record(&facts, "registry").await;
 }
 
 /// Closes the cycle of every Attested seal not attested within the cadence.

@@ -29,8 +29,8 @@ pub struct AppState {
     pub tree: crate::transparency::TreeCache,
     /// Recently authenticated token records.
     pub tokens: crate::auth::TokenCache,
-    /// The policy engine (seed 001), when a policy is configured.
-    pub policy: Option<cphar_policy::PolicyStore>,
+    /// How the registry verifies answers and judges evidence (from the configuration).
+    pub attestation: cphar_registry::attest::AttestationSettings,
     /// Per client address, on the unauthenticated routes.
     pub anonymous_limiter: RateLimiter,
     /// Open connections and their limits.
@@ -41,12 +41,7 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(
-        node: Node,
-        config: ServerConfig,
-        tsa: TsaService,
-        policy: Option<cphar_policy::PolicyEngine>,
-    ) -> Self {
+    pub fn new(node: Node, config: ServerConfig, tsa: TsaService) -> Self {
         let limits = RateLimitConfig {
             limit: config.rate_limit.max(1),
             window: time::Duration::seconds(
@@ -78,9 +73,9 @@ impl AppState {
             credential_limiter: RateLimiter::new(limits),
             tsa,
             host,
+            attestation: config.attestation(),
             config,
             tree: crate::transparency::TreeCache::default(),
-            policy: policy.map(cphar_policy::PolicyStore::new),
             tokens: crate::auth::TokenCache::new(),
         }
     }

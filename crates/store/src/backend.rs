@@ -12,7 +12,9 @@ use cphar_registry::event::{EventType, RegistryEvent};
 use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
-use cphar_registry::store::{ChangeSet, StoreError};
+use cphar_registry::store::{
+    AttestationInputs, ChangeSet, PolicyInForce, PolicyInstall, StoreError,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -270,6 +272,87 @@ macro_rules! store_impl {
                     None => None,
                 };
                 Ok(Some((decode(&lot)?, binding)))
+            }
+
+            /// What answering challenge `id` needs, in one query: the unanswered challenge, its
+            /// lot with the current binding and seal, the lot's current DID document (as stored,
+            /// byte for byte) and the policy in force.
+            pub async fn attestation_inputs(&self, id: &str) -> Result<Option<AttestationInputs>, StoreError> {
+                #[allow(clippy::type_complexity)]
+                let row: Option<(
+                    String, String, String, String, String, i64, i64,
+                    Option<String>, Option<String>, Option<String>, Option<String>,
+                    Option<String>, Option<i64>, Option<i64>, Option<String>,
+                )> = sqlx::query_as(
+                    "SELECT c.id, c.nonce, c.lot_id, c.verifier, c.request, c.issued_ns, c.expires_ns, \
+                     l.record, b.record, s.record, \
+                     (SELECT d.document FROM did_documents d WHERE d.lot_id = c.lot_id ORDER BY d.version DESC LIMIT 1), \
+                     f.policy_id, f.version, f.revision, p.document \
+                     FROM challenges c \
+                     LEFT JOIN lots l ON l.lot_id = c.lot_id \
+                     LEFT JOIN bindings b ON b.id = l.current_binding \
+                     LEFT JOIN seals s ON s.uid = b.seal_uid \
+                     LEFT JOIN policy_in_force f ON f.singleton = 1 \
+                     LEFT JOIN policies p ON p.policy_id = f.policy_id AND p.version = f.version \
+                     WHERE c.id = $1 AND NOT c.used",
+                )
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+                let Some((id, nonce, lot_id, verifier, request, issued_ns, expires_ns, lot, binding, seal, document, pid, pver, prev, pdoc)) = row
+                else {
+                    return Ok(None);
+                };
+                let policy = match (pid, pver, prev, pdoc) {
+                    (Some(policy_id), Some(version), Some(revision), Some(document)) => Some(PolicyInForce {
+                        policy_id,
+                        version: uint(version)?,
+                        revision: uint(revision)?,
+                        document,
+                    }),
+                    _ => None,
+                };
+                Ok(Some(AttestationInputs {
+                    challenge: ChallengeRow { id, nonce, lot_id, verifier, request, issued_ns, expires_ns },
+                    lot: lot.map(|t| decode(&t)).transpose()?,
+                    binding: binding.map(|t| decode(&t)).transpose()?,
+                    seal: seal.map(|t| decode(&t)).transpose()?,
+                    document,
+                    policy,
+                }))
+            }
+
+            /// Active lots whose latest evidence is older than `before_ns` (or missing), with
+            /// their current binding and seal, by lot id after `after`, at most `limit`.
+            pub async fn lots_with_stale_evidence(
+                &self,
+                before_ns: i64,
+                after: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<cphar_registry::store::LotWithCurrent>, StoreError> {
+                let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT l.record, b.record, s.record FROM lots l \
+                     LEFT JOIN bindings b ON b.id = l.current_binding \
+                     LEFT JOIN seals s ON s.uid = b.seal_uid \
+                     WHERE l.active AND (l.evidence_ns IS NULL OR l.evidence_ns < $1) AND l.lot_id > $2 \
+                     ORDER BY l.lot_id LIMIT $3",
+                )
+                .bind(before_ns)
+                .bind(after.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)?;
+                rows.into_iter()
+                    .map(|(lot, binding, seal)| {
+                        let current = match binding {
+                            Some(b) => Some((decode(&b)?, seal.map(|s| decode(&s)).transpose()?)),
+                            None => None,
+                        };
+                        Ok((decode(&lot)?, current))
+                    })
+                    .collect()
             }
 
             /// A binding.
@@ -574,13 +657,6 @@ macro_rules! store_impl {
                     }
                     let result = match job.work {
                         Work::Apply(sets) => Self::apply_sets(&mut tx, &sets, &mut next, &mut head, signer.as_deref(), &audit).await,
-                        Work::Token(write, event) => match Self::write_token(&mut tx, &write).await {
-                            Ok(()) => {
-                                let set = ChangeSet { events: vec![*event], ..ChangeSet::default() };
-                                Self::apply_sets(&mut tx, std::slice::from_ref(&set), &mut next, &mut head, signer.as_deref(), &audit).await
-                            }
-                            Err(e) => Err(e),
-                        },
                         Work::OpenEpoch(epoch) => match Self::append_epoch(&mut tx, *epoch, &mut next, &mut head).await {
                             Ok((seq, new_signer)) => {
                                 signer = Some(Arc::clone(&new_signer));
@@ -709,13 +785,14 @@ macro_rules! store_impl {
             async fn write_token(tx: &mut sqlx::Transaction<'static, $db>, write: &TokenWrite) -> Result<(), StoreError> {
                 let done = match write {
                     TokenWrite::Insert(t) => sqlx::query(
-                        "INSERT INTO api_tokens (id, secret_hash, role, subject, created_ns, expires_ns, revoked) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO api_tokens (id, secret_hash, role, subject, verifier_did, created_ns, expires_ns, revoked) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(&t.id)
                     .bind(&t.secret_hash)
                     .bind(&t.role)
                     .bind(&t.subject)
+                    .bind(t.verifier_did.as_deref())
                     .bind(t.created_ns)
                     .bind(t.expires_ns)
                     .bind(t.revoked)
@@ -734,25 +811,97 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            /// Changes an API token and records `event`, in one transaction.
-            pub async fn token_write(&self, write: TokenWrite, event: RegistryEvent) -> Result<u64, StoreError> {
-                self.committer.token(write, event).await
+            /// Puts a policy in force: refused ([`StoreError::Conflict`]) unless the policy in
+            /// force is still the revision the decision read and no version of the policy id at
+            /// or above this one was ever installed.
+            async fn write_policy(tx: &mut sqlx::Transaction<'static, $db>, p: &PolicyInstall) -> Result<(), StoreError> {
+                let (highest,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM policies WHERE policy_id = $1")
+                    .bind(&p.policy_id)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                let version = int(p.version)?;
+                if highest.is_some_and(|h| h >= version) {
+                    return Err(StoreError::Conflict(format!("policy {} version {} is not newer", p.policy_id, p.version)));
+                }
+                sqlx::query("INSERT INTO policies (policy_id, version, document, installed_ns) VALUES ($1, $2, $3, $4)")
+                    .bind(&p.policy_id)
+                    .bind(version)
+                    .bind(&p.document)
+                    .bind(p.installed_ns)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                let done = if p.replaces == 0 {
+                    sqlx::query("INSERT INTO policy_in_force (singleton, policy_id, version, revision) VALUES (1, $1, $2, 1)")
+                        .bind(&p.policy_id)
+                        .bind(version)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?
+                } else {
+                    sqlx::query("UPDATE policy_in_force SET policy_id = $1, version = $2, revision = $3 WHERE singleton = 1 AND revision = $4")
+                        .bind(&p.policy_id)
+                        .bind(version)
+                        .bind(int(p.replaces)?.saturating_add(1))
+                        .bind(int(p.replaces)?)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?
+                };
+                if done.rows_affected() != 1 {
+                    return Err(conflict("policy in force", &p.policy_id));
+                }
+                Ok(())
+            }
+
+            /// The policy in force and the highest version of every policy id ever installed.
+            pub async fn policy_state(&self) -> Result<cphar_registry::store::PolicyState, StoreError> {
+                let current: Option<(String, i64, i64, String)> = sqlx::query_as(
+                    "SELECT f.policy_id, f.version, f.revision, p.document FROM policy_in_force f \
+                     JOIN policies p ON p.policy_id = f.policy_id AND p.version = f.version WHERE f.singleton = 1",
+                )
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+                let marks: Vec<(String, i64)> = sqlx::query_as("SELECT policy_id, MAX(version) FROM policies GROUP BY policy_id")
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(db)?;
+                Ok(cphar_registry::store::PolicyState {
+                    in_force: current
+                        .map(|(policy_id, version, revision, document)| {
+                            Ok::<_, StoreError>(cphar_registry::store::PolicyInForce {
+                                policy_id,
+                                version: uint(version)?,
+                                revision: uint(revision)?,
+                                document,
+                            })
+                        })
+                        .transpose()?,
+                    high_water: marks
+                        .into_iter()
+                        .map(|(id, v)| Ok((id, uint(v)?)))
+                        .collect::<Result<_, StoreError>>()?,
+                })
             }
 
             /// An API token by id.
             pub async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
-                let row: Option<(String, String, String, String, i64, Option<i64>, bool)> = sqlx::query_as(
-                    "SELECT id, secret_hash, role, subject, created_ns, expires_ns, revoked FROM api_tokens WHERE id = $1",
+                #[allow(clippy::type_complexity)]
+                let row: Option<(String, String, String, String, Option<String>, i64, Option<i64>, bool)> = sqlx::query_as(
+                    "SELECT id, secret_hash, role, subject, verifier_did, created_ns, expires_ns, revoked FROM api_tokens WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await
                 .map_err(db)?;
-                Ok(row.map(|(id, secret_hash, role, subject, created_ns, expires_ns, revoked)| TokenRow {
+                Ok(row.map(|(id, secret_hash, role, subject, verifier_did, created_ns, expires_ns, revoked)| TokenRow {
                     id,
                     secret_hash,
                     role,
                     subject,
+                    verifier_did,
                     created_ns,
                     expires_ns,
                     revoked,
@@ -825,6 +974,12 @@ macro_rules! store_impl {
                         return Err(StoreError::ChallengeSpent);
                     }
                 }
+                for p in &plan.policies {
+                    Self::write_policy(tx, p).await?;
+                }
+                for t in &plan.tokens {
+                    Self::write_token(tx, t).await?;
+                }
                 for chunk in plan.challenges_issued.chunks(INSERT_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO challenges (id, nonce, lot_id, verifier, request, issued_ns, expires_ns, used) ",
@@ -860,7 +1015,8 @@ macro_rules! store_impl {
                 }
                 for (l, expected) in &plan.lots.updates {
                     let done = sqlx::query(
-                        "UPDATE lots SET state = $2, active = $3, version = $4, record = $5, current_binding = $7 WHERE lot_id = $1 AND version = $6",
+                        "UPDATE lots SET state = $2, active = $3, version = $4, record = $5, current_binding = $7, evidence_ns = $8 \
+                         WHERE lot_id = $1 AND version = $6",
                     )
                     .bind(&l.lot_id)
                     .bind(l.state.as_str())
@@ -869,6 +1025,7 @@ macro_rules! store_impl {
                     .bind(encode(l)?)
                     .bind(int(*expected)?)
                     .bind(l.binding_id.as_deref())
+                    .bind(l.evidence_at.map(nanos).transpose()?)
                     .execute(&mut **tx)
                     .await
                     .map_err(db)?;
@@ -930,11 +1087,14 @@ macro_rules! store_impl {
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
                 for chunk in plan.lots.inserts.chunks(INSERT_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO lots (lot_id, state, active, version, record, current_binding) ");
-                    let rows = chunk.iter().map(|l| Ok((*l, int(l.version)?, encode(*l)?))).collect::<Result<Vec<_>, StoreError>>()?;
-                    q.push_values(rows, |mut b, (l, version, record)| {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO lots (lot_id, state, active, version, record, current_binding, evidence_ns) ");
+                    let rows = chunk
+                        .iter()
+                        .map(|l| Ok((*l, int(l.version)?, encode(*l)?, l.evidence_at.map(nanos).transpose()?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    q.push_values(rows, |mut b, (l, version, record, evidence)| {
                         b.push_bind(l.lot_id.clone()).push_bind(l.state.as_str()).push_bind(l.active).push_bind(version).push_bind(record)
-                            .push_bind(l.binding_id.clone());
+                            .push_bind(l.binding_id.clone()).push_bind(evidence);
                     });
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }

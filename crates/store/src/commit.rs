@@ -44,8 +44,6 @@ pub(crate) enum Work {
     Apply(Vec<ChangeSet>),
     /// Open an audit epoch.
     OpenEpoch(Box<EpochJob>),
-    /// Change an API token, with the event recording it.
-    Token(crate::service::TokenWrite, Box<RegistryEvent>),
 }
 
 /// Work and where its answer goes.
@@ -124,17 +122,6 @@ impl Committer {
 
     pub async fn apply(&self, sets: Vec<ChangeSet>) -> Result<Vec<u64>, StoreError> {
         self.submit(Work::Apply(sets)).await
-    }
-
-    pub async fn token(
-        &self,
-        write: crate::service::TokenWrite,
-        event: RegistryEvent,
-    ) -> Result<u64, StoreError> {
-        let seqs = self.submit(Work::Token(write, Box::new(event))).await?;
-        seqs.first()
-            .copied()
-            .ok_or_else(|| StoreError::Audit("token event not written".into()))
     }
 
     pub async fn open_epoch(&self, epoch: EpochJob) -> Result<u64, StoreError> {

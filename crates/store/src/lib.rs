@@ -128,20 +128,6 @@ impl AnyStore {
         }
     }
 
-    /// Changes an API token and records `event` in the same transaction.
-    pub async fn token_write(
-        &self,
-        write: TokenWrite,
-        event: cphar_registry::RegistryEvent,
-    ) -> Result<u64, StoreError> {
-        dispatch!(self.token_write(write, event))
-    }
-
-    /// An API token by id.
-    pub async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
-        dispatch!(self.token(id))
-    }
-
     /// Number of API tokens.
     pub async fn token_count(&self) -> Result<u64, StoreError> {
         dispatch!(self.token_count())
@@ -165,16 +151,6 @@ impl AnyStore {
     /// Revoked and decommissioned bindings, by id.
     pub async fn ended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
         dispatch!(self.ended_bindings())
-    }
-
-    /// An unused challenge, without taking it.
-    pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
-        dispatch!(self.challenge(id))
-    }
-
-    /// Deletes expired challenges.
-    pub async fn purge_challenges(&self, now_ns: i64) -> Result<u64, StoreError> {
-        dispatch!(self.purge_challenges(now_ns))
     }
 
     /// Closes the connections.
@@ -255,6 +231,32 @@ impl Store for AnyStore {
     }
     async fn lots(&self, after: Option<&str>, limit: u32) -> Result<Vec<LotRecord>, StoreError> {
         dispatch!(self.lots(after, limit))
+    }
+    async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
+        dispatch!(self.token(id))
+    }
+    async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
+        dispatch!(self.challenge(id))
+    }
+    async fn purge_challenges(&self, now_ns: i64) -> Result<u64, StoreError> {
+        dispatch!(self.purge_challenges(now_ns))
+    }
+    async fn attestation_inputs(
+        &self,
+        id: &str,
+    ) -> Result<Option<cphar_registry::store::AttestationInputs>, StoreError> {
+        dispatch!(self.attestation_inputs(id))
+    }
+    async fn lots_with_stale_evidence(
+        &self,
+        before_ns: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<cphar_registry::store::LotWithCurrent>, StoreError> {
+        dispatch!(self.lots_with_stale_evidence(before_ns, after, limit))
+    }
+    async fn policy_state(&self) -> Result<cphar_registry::store::PolicyState, StoreError> {
+        dispatch!(self.policy_state())
     }
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<u64>, StoreError> {
         dispatch!(self.apply(changes))

@@ -7,7 +7,7 @@ use cphar_registry::event::RegistryEvent;
 use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
-use cphar_registry::store::{ChangeSet, DidDocumentVersion, StoreError};
+use cphar_registry::store::{ChangeSet, DidDocumentVersion, PolicyInstall, StoreError, TokenWrite};
 use std::collections::HashMap;
 
 /// Records to insert and records to update (with the version they replace).
@@ -31,6 +31,10 @@ pub(crate) struct Plan<'a> {
     pub challenges_issued: Vec<&'a cphar_registry::store::Challenge>,
     /// Challenges to spend first.
     pub challenges_spent: Vec<&'a cphar_registry::store::SpendChallenge>,
+    /// API token changes, in order.
+    pub tokens: Vec<&'a TokenWrite>,
+    /// Policies put in force, in order.
+    pub policies: Vec<&'a PolicyInstall>,
 }
 
 impl<'a> Plan<'a> {
@@ -39,38 +43,40 @@ impl<'a> Plan<'a> {
         let mut next = first_sequence;
         let mut events = Vec::new();
         for set in sets {
-            for e in &set.events {
+            for e in set.events() {
                 events.push((next, e));
                 next += 1;
             }
         }
         Ok(Plan {
             seals: compact(
-                sets.iter().flat_map(|s| &s.seals),
+                sets.iter().flat_map(|s| s.seals()),
                 |r| &r.uid,
                 |r| r.version,
             )?,
             lots: compact(
-                sets.iter().flat_map(|s| &s.lots),
+                sets.iter().flat_map(|s| s.lots()),
                 |r| &r.lot_id,
                 |r| r.version,
             )?,
             bindings: compact(
-                sets.iter().flat_map(|s| &s.bindings),
+                sets.iter().flat_map(|s| s.bindings()),
                 |r| &r.id,
                 |r| r.version,
             )?,
             authorities: compact(
-                sets.iter().flat_map(|s| &s.authorities),
+                sets.iter().flat_map(|s| s.authorities()),
                 |r| &r.key_id,
                 |r| r.version,
             )?,
-            inspections: sets.iter().flat_map(|s| &s.inspections).collect(),
-            custody: sets.iter().flat_map(|s| &s.custody).collect(),
-            did_documents: sets.iter().flat_map(|s| &s.did_documents).collect(),
+            inspections: sets.iter().flat_map(|s| s.inspections()).collect(),
+            custody: sets.iter().flat_map(|s| s.custody()).collect(),
+            did_documents: sets.iter().flat_map(|s| s.did_documents()).collect(),
             events,
-            challenges_issued: sets.iter().flat_map(|s| &s.challenges_issued).collect(),
-            challenges_spent: sets.iter().flat_map(|s| &s.challenges_spent).collect(),
+            challenges_issued: sets.iter().flat_map(|s| s.challenges_issued()).collect(),
+            challenges_spent: sets.iter().flat_map(|s| s.challenges_spent()).collect(),
+            tokens: sets.iter().flat_map(|s| s.tokens()).collect(),
+            policies: sets.iter().filter_map(|s| s.policy()).collect(),
         })
     }
 

@@ -20,11 +20,13 @@ mod common;
 use common::*;
 use cphar_crypto::Algorithm;
 use cphar_protocol::{Bal, DeviceStatus, DidDocument, ResultCode, RevocationReason};
+use cphar_registry::attest::{Answer, AttestationDecision};
 use cphar_registry::binding::BindingState;
 use cphar_registry::codes::RefusalCode;
 use cphar_registry::event::{EventType, RegistryEvent, StoredEvent};
 use cphar_registry::model::{AuthorityState, LotState};
-use cphar_registry::store::{ChangeSet, Store, StoreError};
+use cphar_registry::store::unchecked::{Parts, change_set, parts};
+use cphar_registry::store::{Store, StoreError};
 use cphar_registry::{RegistryError, SealState};
 use cphar_store::{AnyStore, SQLITE_FILE};
 use serde_json::{Value, json};
@@ -44,6 +46,9 @@ conformance!(
     bind_refusals,
     sign_off_refusals,
     attestation_refusals,
+    tamper_report_breaks_the_seal,
+    stale_and_silent_lots_leave_the_active_set,
+    policy_decides_and_never_rolls_back,
     close_cycle_refusals,
     binding_state_machine_via_attestations,
     revoke_breaking_reasons,
@@ -897,100 +902,321 @@ async fn sign_off_refusals(db: TestDb) {
     env.assert_gapless().await;
 }
 
+/// Answers that verify nothing change nothing but their record; each challenge is answered
+/// once; a stale or unknown challenge is refused and changes nothing.
 async fn attestation_refusals(db: TestDb) {
     let env = Env::new(&db).await;
     let seal_a = env.active_lot("LOT-A", "SEAL-A", ED).await;
     let _seal_b = env.active_lot("LOT-B", "SEAL-B", ED).await;
-    let good = env
-        .valid_outcome("LOT-A", &seal_a, DeviceStatus::Operational)
-        .await;
 
-    // An outcome that is not valid: the response is signed by another key.
+    // Another key answers: invalid_signature, recorded, the seal untouched, the challenge spent.
     let impostor = TestSeal {
         device: env.device(ED),
         ..seal_a.clone()
     };
-    let bad = env
-        .challenge("LOT-A", &impostor, DeviceStatus::Operational)
+    let (id, body) = env
+        .challenge_answer("LOT-A", &impostor, DeviceStatus::Operational)
         .await;
-    assert_eq!(bad.result, ResultCode::InvalidSignature);
-    assert_refused!(
-        env,
-        "invalid_input",
-        env.reg.record_attestation(&bad, VERIFIER, None)
+    let before = env.events().await.len();
+    let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
+    assert_eq!(record.outcome.result, ResultCode::InvalidSignature);
+    assert_eq!(record.decision, AttestationDecision::Reject);
+    assert!(record.outcome.verified().is_none());
+    assert_eq!(env.seal("SEAL-A").await.state, SealState::Sealed);
+    assert!(env.is_active("LOT-A").await);
+    let events = env.events().await;
+    assert_eq!(types(&events[before..]), ["verification_recorded"]);
+    assert_eq!(
+        events[before].event.reason_code.as_deref(),
+        Some("signature_mismatch")
     );
-    // A tampered device fails verification too.
-    let tampered = env
-        .challenge("LOT-A", &seal_a, DeviceStatus::Tampered)
+    // The same challenge again (even with a genuine answer): refused, nothing written.
+    let (_, genuine) = env
+        .challenge_answer("LOT-A", &seal_a, DeviceStatus::Operational)
         .await;
-    assert_eq!(tampered.result, ResultCode::VerificationInconclusive);
     assert_refused!(
         env,
-        "invalid_input",
-        env.reg.record_attestation(&tampered, VERIFIER, None)
+        "challenge_used_or_expired",
+        env.answer(&id, Answer::Response(&genuine))
     );
-
-    // The wrong lot: LOT-A's outcome presented for LOT-B.
-    let mut wrong = good.clone();
-    wrong.object_did = Some(env.lot_did("LOT-B"));
+    // An unknown challenge, and one past its lifetime.
     assert_refused!(
         env,
-        "seal_lot_mismatch",
-        env.reg.record_attestation(&wrong, VERIFIER, None)
+        "challenge_used_or_expired",
+        env.answer("00112233445566778899aabbccddeeff", Answer::NoAnswer)
     );
-    // A method the lot does not have as its current binding.
-    let mut wrong = good.clone();
-    wrong.binding_method = Some(env.method_id("LOT-A", 2));
+    let (late, late_body) = env
+        .challenge_answer("LOT-A", &seal_a, DeviceStatus::Operational)
+        .await;
+    env.tick(301);
     assert_refused!(
         env,
-        "seal_lot_mismatch",
-        env.reg.record_attestation(&wrong, VERIFIER, None)
+        "challenge_used_or_expired",
+        env.answer(&late, Answer::Response(&late_body))
     );
-    // Unknown lots, other registries, no DID.
-    let mut wrong = good.clone();
-    wrong.object_did = Some(env.lot_did("NOPE"));
-    assert_refused!(
-        env,
-        "lot_not_found",
-        env.reg.record_attestation(&wrong, VERIFIER, None)
-    );
-    wrong.object_did = Some("did:web:other.example:lots:LOT-A".into());
-    assert_refused!(
-        env,
-        "lot_not_found",
-        env.reg.record_attestation(&wrong, VERIFIER, None)
-    );
-    wrong.object_did = None;
-    assert_refused!(
-        env,
-        "invalid_input",
-        env.reg.record_attestation(&wrong, VERIFIER, None)
-    );
-    // A lot that was never bound.
-    env.register("SEAL-C", ED).await;
-    env.inspect("LOT-C", "SEAL-C").await;
-    wrong.object_did = Some(env.lot_did("LOT-C"));
-    assert_refused!(
-        env,
-        "binding_not_found",
-        env.reg.record_attestation(&wrong, VERIFIER, None)
-    );
-
-    // The genuine outcome is accepted...
-    env.reg
-        .record_attestation(&good, VERIFIER, None)
+    // Garbage is a recorded result, not an error.
+    let (id, _) = env
+        .challenge_answer("LOT-A", &seal_a, DeviceStatus::Operational)
+        .await;
+    let record = env
+        .answer(&id, Answer::Response(b"{not json"))
         .await
         .unwrap();
-    assert_eq!(env.seal("SEAL-A").await.state, SealState::Attested);
-    // ...but not once the binding is revoked (a stale outcome replayed).
+    assert_eq!(record.outcome.result, ResultCode::VerificationInconclusive);
+    assert_eq!(record.outcome.detail, Some("malformed_response"));
+    assert_eq!(env.seal("SEAL-A").await.state, SealState::Sealed);
+
+    // The genuine answer is accepted...
+    let s = env
+        .attest("LOT-A", &seal_a, DeviceStatus::Operational)
+        .await;
+    assert_eq!(s.state, SealState::Attested);
+    // ...but once the binding is revoked, an answer is a revoked binding: recorded, no change.
+    let (id, body) = env
+        .challenge_answer("LOT-A", &seal_a, DeviceStatus::Operational)
+        .await;
     env.reg
         .revoke("LOT-A", RevocationReason::DeviceFailure, OPERATOR)
         .await
         .unwrap();
+    let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
+    assert_eq!(record.outcome.result, ResultCode::RevokedBinding);
+    assert_eq!(env.seal("SEAL-A").await.state, SealState::Broken);
+    env.assert_gapless().await;
+}
+
+/// A signed answer reporting `tampered` breaks the seal (seed 002 step 16, seed 000); an
+/// unsigned one is only recorded.
+async fn tamper_report_breaks_the_seal(db: TestDb) {
+    let env = Env::new(&db).await;
+    let seal = env.active_lot("LOT-T", "SEAL-T", ED).await;
+    env.attest("LOT-T", &seal, DeviceStatus::Operational).await;
+
+    // Someone else's key claiming tamper: inconclusive, recorded, nothing breaks.
+    let impostor = TestSeal {
+        device: env.device(ED),
+        ..seal.clone()
+    };
+    let (id, body) = env
+        .challenge_answer("LOT-T", &impostor, DeviceStatus::Tampered)
+        .await;
+    let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
+    assert_eq!(record.outcome.detail, Some("device_tampered"));
+    assert!(record.outcome.tamper_report().is_none());
+    assert_eq!(env.seal("SEAL-T").await.state, SealState::Attested);
+    assert!(env.is_active("LOT-T").await);
+
+    // The seal itself reports tamper: Broken, binding revoked, out of the set, evidence kept.
+    let (id, body) = env
+        .challenge_answer("LOT-T", &seal, DeviceStatus::Tampered)
+        .await;
+    let before = env.events().await.len();
+    let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
+    assert_eq!(record.outcome.result, ResultCode::VerificationInconclusive);
+    assert!(record.outcome.tamper_report().is_some());
+    assert!(!record.lot_active);
+    assert_eq!(env.seal("SEAL-T").await.state, SealState::Broken);
+    assert!(!env.is_active("LOT-T").await);
+    let lot = env.lot("LOT-T").await;
+    assert_eq!(lot.state, LotState::Unsealed);
+    let events = env.events().await;
+    let new = &events[before..];
+    assert_eq!(
+        types(new)[..2],
+        ["verification_recorded", "binding_revoked"]
+    );
+    assert_eq!(new[1].event.reason_code.as_deref(), Some("tamper_detected"));
+    let kept = new[0].event.data["tamperReport"]["answer"]
+        .as_str()
+        .unwrap();
+    assert_eq!(kept.as_bytes(), body.as_slice());
+    let doc = env.did_doc("LOT-T", None).await;
+    assert_eq!(
+        revoked_reason(&doc, &env.method_id("LOT-T", 1)),
+        Some(RevocationReason::TamperDetected)
+    );
+    env.assert_gapless().await;
+}
+
+/// The active set tells the truth: a lot whose evidence is older than the cadence plus its
+/// grace, or whose seal stops answering, leaves it, with a reason; a valid attestation brings
+/// it back.
+async fn stale_and_silent_lots_leave_the_active_set(db: TestDb) {
+    let env = Env::new(&db).await;
+    let settings = env.settings();
+    let seal = env.active_lot("LOT-S", "SEAL-S", ED).await;
+    let other = env.active_lot("LOT-O", "SEAL-O", ED).await;
+    // Within the cadence plus grace nothing lapses.
+    env.tick(3600 + 15 * 60 - 10);
+    env.attest("LOT-O", &other, DeviceStatus::Operational).await;
+    assert!(
+        env.reg
+            .lapse_stale_lots(&settings, "scheduler")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Past it, only the lot without fresh evidence lapses.
+    env.tick(20);
+    let lapsed = env
+        .reg
+        .lapse_stale_lots(&settings, "scheduler")
+        .await
+        .unwrap();
+    assert_eq!(lapsed, ["LOT-S"]);
+    let lot = env.lot("LOT-S").await;
+    assert!(!lot.active);
+    assert_eq!(lot.lapse.unwrap().reason.as_str(), "attestation_overdue");
+    assert!(env.is_active("LOT-O").await);
+    let events = env.events().await;
+    let last = events.last().unwrap();
+    assert_eq!(last.event.event_type, EventType::LotLapsed);
+    assert_eq!(
+        last.event.reason_code.as_deref(),
+        Some("attestation_overdue")
+    );
+    // Once lapsed, nothing more happens; a valid attestation restores it.
+    assert!(
+        env.reg
+            .lapse_stale_lots(&settings, "scheduler")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    env.attest("LOT-S", &seal, DeviceStatus::Operational).await;
+    let lot = env.lot("LOT-S").await;
+    assert!(lot.active && lot.lapse.is_none());
+    assert_eq!(
+        types(&env.events().await)[events.len()..],
+        ["seal_attested", "lot_restored"]
+    );
+
+    // A seal that stops answering: the third silent challenge in a row lapses the lot.
+    for n in 1..=3u32 {
+        assert!(
+            env.is_active("LOT-S").await,
+            "still active before silence {n}"
+        );
+        let (id, _) = env
+            .challenge_answer("LOT-S", &seal, DeviceStatus::Operational)
+            .await;
+        let record = env.answer(&id, Answer::NoAnswer).await.unwrap();
+        assert_eq!(record.outcome.result, ResultCode::DeviceUnreachable);
+        assert_eq!(env.seal("SEAL-S").await.unreachable_streak, n);
+    }
+    let lot = env.lot("LOT-S").await;
+    assert!(!lot.active);
+    assert_eq!(lot.lapse.unwrap().reason.as_str(), "device_unreachable");
+    assert!(
+        !env.reg
+            .active_reserve(None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.lot_id == "LOT-S")
+    );
+    // It answers again: back in the set, the streak reset.
+    env.attest("LOT-S", &seal, DeviceStatus::Operational).await;
+    assert!(env.is_active("LOT-S").await);
+    assert_eq!(env.seal("SEAL-S").await.unreachable_streak, 0);
+    env.assert_gapless().await;
+}
+
+/// The policy in force decides valid answers: deny records and changes nothing, degrade
+/// records and attests; versions never roll back, across registries on one database.
+async fn policy_decides_and_never_rolls_back(db: TestDb) {
+    let env = Env::new(&db).await;
+    let seal = env.active_lot("LOT-G", "SEAL-G", ED).await;
+    let policy = |version: u64, effect: &str| {
+        cphar_policy::PolicyEngine::from_json(
+            &json!({
+                "policy_id": "reserve",
+                "version": version,
+                "rules": [{
+                    "id": "gold-rule",
+                    "when": {"commodity": "gold"},
+                    "effect": effect,
+                    "reason_code": format!("gold_{effect}"),
+                }],
+            })
+            .to_string(),
+        )
+        .unwrap()
+    };
+    assert!(env.reg.policy_in_force().await.unwrap().is_none());
+    let change = env
+        .reg
+        .install_policy(&policy(1, "deny"), "admin-1")
+        .await
+        .unwrap();
+    assert_eq!(change.old, None);
+    let (id, body) = env
+        .challenge_answer("LOT-G", &seal, DeviceStatus::Operational)
+        .await;
+    let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
+    assert_eq!(record.outcome.result, ResultCode::Valid);
+    assert_eq!(record.decision, AttestationDecision::Deny);
+    assert_eq!(record.reason_code(), "gold_deny");
+    assert_eq!(env.seal("SEAL-G").await.state, SealState::Sealed);
+    let events = env.events().await;
+    assert_eq!(
+        types(&events)[events.len() - 2..],
+        ["verification_recorded", "policy_decision"]
+    );
+
+    env.reg
+        .install_policy(&policy(2, "degrade"), "admin-1")
+        .await
+        .unwrap();
+    let (id, body) = env
+        .challenge_answer("LOT-G", &seal, DeviceStatus::Operational)
+        .await;
+    let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
+    assert_eq!(record.decision, AttestationDecision::Degrade);
+    assert_eq!(env.seal("SEAL-G").await.state, SealState::Attested);
+
+    // Anti-rollback, also for a second registry over the same database (another server).
     assert_refused!(
         env,
-        "invalid_binding_transition",
-        env.reg.record_attestation(&good, VERIFIER, None)
+        "policy_version_not_newer",
+        env.reg.install_policy(&policy(2, "allow"), "admin-1")
+    );
+    let other = env.reopen(db.open().await).await;
+    assert_eq!(
+        other
+            .reg
+            .policy_in_force()
+            .await
+            .unwrap()
+            .unwrap()
+            .version(),
+        2
+    );
+    assert_refused!(
+        other,
+        "policy_version_not_newer",
+        other.reg.install_policy(&policy(1, "allow"), "admin-1")
+    );
+    // A server started with an older file keeps the one in force.
+    assert_eq!(
+        other
+            .reg
+            .start_with_policy(&policy(1, "allow"), "registry")
+            .await
+            .unwrap(),
+        cphar_registry::policy::StartupPolicy::KeepInForce(cphar_registry::policy::PolicyRef {
+            policy_id: "reserve".into(),
+            version: 2,
+        })
+    );
+    other
+        .reg
+        .install_policy(&policy(3, "allow"), "admin-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        env.reg.policy_in_force().await.unwrap().unwrap().version(),
+        3
     );
     env.assert_gapless().await;
 }
@@ -1361,8 +1587,8 @@ async fn decommissioned_lot_refuses_everything(db: TestDb) {
     let env = Env::new(&db).await;
     let lot = "LOT-END";
     let seal = env.active_lot(lot, "SEAL-1", ED).await;
-    let stale = env
-        .valid_outcome(lot, &seal, DeviceStatus::Operational)
+    let (stale, stale_body) = env
+        .challenge_answer(lot, &seal, DeviceStatus::Operational)
         .await;
     env.reg.decommission(lot, "owner-1").await.unwrap();
     env.register("SEAL-2", ED).await;
@@ -1384,11 +1610,13 @@ async fn decommissioned_lot_refuses_everything(db: TestDb) {
         "invalid_binding_transition",
         env.reg.sign_off(lot, "auditor-2")
     );
-    assert_refused!(
-        env,
-        "invalid_binding_transition",
-        env.reg.record_attestation(&stale, VERIFIER, None)
-    );
+    // An answer to a challenge issued before: the method is revoked, nothing changes.
+    let record = env
+        .answer(&stale, Answer::Response(&stale_body))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome.result, ResultCode::RevokedBinding);
+    assert_eq!(env.seal("SEAL-1").await.state, SealState::Retired);
     assert_refused!(
         env,
         "invalid_seal_transition",
@@ -2171,12 +2399,12 @@ async fn store_apply_is_atomic(db: TestDb) {
     let before = env.snapshot().await;
     conflict(
         store
-            .apply(ChangeSet {
+            .apply(change_set(Parts {
                 lots: vec![newer_lot.clone()],
                 seals: vec![stale_seal],
                 events: vec![event.clone()],
-                ..ChangeSet::default()
-            })
+                ..Parts::default()
+            }))
             .await,
     );
     assert_same_snapshot(&before, &env.snapshot().await, "a conflicting change set");
@@ -2186,20 +2414,20 @@ async fn store_apply_is_atomic(db: TestDb) {
     dup.version = 1;
     conflict(
         store
-            .apply(ChangeSet {
+            .apply(change_set(Parts {
                 seals: vec![dup.clone()],
                 events: vec![event.clone()],
-                ..ChangeSet::default()
-            })
+                ..Parts::default()
+            }))
             .await,
     );
     dup.uid = "SEAL-OTHER".into();
     conflict(
         store
-            .apply(ChangeSet {
+            .apply(change_set(Parts {
                 seals: vec![dup],
-                ..ChangeSet::default()
-            })
+                ..Parts::default()
+            }))
             .await,
     );
     assert_same_snapshot(&before, &env.snapshot().await, "duplicate inserts");
@@ -2207,19 +2435,19 @@ async fn store_apply_is_atomic(db: TestDb) {
     // A batch is all or nothing.
     let mut stale_lot = lot.clone();
     stale_lot.version += 3;
-    let good = ChangeSet {
+    let good = change_set(Parts {
         lots: vec![newer_lot.clone()],
         events: vec![event.clone()],
-        ..ChangeSet::default()
-    };
+        ..Parts::default()
+    });
     assert!(
         store
             .apply_batch(vec![
                 good.clone(),
-                ChangeSet {
+                change_set(Parts {
                     lots: vec![stale_lot],
-                    ..ChangeSet::default()
-                }
+                    ..Parts::default()
+                })
             ])
             .await
             .is_err()
@@ -2228,8 +2456,9 @@ async fn store_apply_is_atomic(db: TestDb) {
 
     // The good change applies, with the next sequence numbers; replaying it conflicts.
     let n = env.events().await.len() as u64;
-    let mut two = good.clone();
+    let mut two = parts(good.clone());
     two.events.push(event.clone());
+    let two = change_set(two);
     assert_eq!(store.apply(two).await.unwrap(), [n, n + 1]);
     assert_eq!(store.lot("LOT-1").await.unwrap().unwrap(), newer_lot);
     conflict(store.apply(good).await);

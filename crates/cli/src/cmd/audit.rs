@@ -9,10 +9,9 @@ use crate::io;
 use anyhow::{Context, Result, anyhow, bail};
 use cphar_audit::transparency::{self, Proven};
 use cphar_crypto::{Jwk, VerifyingKey};
-use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
+use cphar_registry::ServiceEvent;
+use cphar_registry::store::TokenRow;
 use cphar_store::AnyStore;
-use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -373,21 +372,14 @@ fn signed_note(
 async fn checkpoint(node: &cphar_server::Node, location: &Location) -> Result<(String, u64)> {
     let (_, tree) = log_tree(node.registry.store()).await?;
     let (note, size) = signed_note(node, location, &tree)?;
-    let at = node.clock.now_for_signing().map_err(|e| anyhow!("{e}"))?;
-    let event = RegistryEvent {
-        event_type: EventType::CheckpointSigned,
-        subject: "audit".into(),
-        actor: "registry".into(),
-        at,
-        reason_code: None,
-        data: json!({"treeSize": size, "rootHash": cphar_crypto::b64::encode(&tree.root())}),
-    };
     node.registry
-        .store()
-        .apply(ChangeSet {
-            events: vec![event],
-            ..ChangeSet::default()
-        })
+        .record(
+            &[ServiceEvent::CheckpointSigned {
+                tree_size: size,
+                root_hash: cphar_crypto::b64::encode(&tree.root()),
+            }],
+            "registry",
+        )
         .await
         .map_err(|e| anyhow!("cannot record the checkpoint: {e}"))?;
     Ok((note, size))
@@ -405,22 +397,24 @@ async fn stress(a: StressArgs) -> Result<ExitCode> {
         let stdout = Arc::clone(&stdout);
         tasks.push(tokio::spawn(async move {
             for i in 0..a.count {
-                let at = node.clock.now_for_signing().map_err(|e| anyhow!("{e}"))?;
-                let event = RegistryEvent {
-                    event_type: EventType::CustodyRecorded,
-                    subject: format!("stress:{w}"),
-                    actor: format!("writer-{w}"),
-                    at,
-                    reason_code: None,
-                    data: Value::from(i),
+                // A real registry write (a token row and its audit event): an unusable
+                // token, expired at birth, whose secret nobody holds.
+                let now = node.clock.now_for_signing().map_err(|e| anyhow!("{e}"))?;
+                let nanos = i64::try_from(now.unix_nanos()).unwrap_or(i64::MAX);
+                let id = cphar_crypto::hex(&cphar_crypto::random_bytes::<8>()?);
+                let row = TokenRow {
+                    secret_hash: cphar_crypto::hex(&cphar_crypto::random_bytes::<32>()?),
+                    id,
+                    role: "vendor".into(),
+                    subject: format!("stress-{w}-{i}"),
+                    verifier_did: None,
+                    created_ns: nanos,
+                    expires_ns: Some(nanos),
+                    revoked: false,
                 };
                 let seqs = node
                     .registry
-                    .store()
-                    .apply(ChangeSet {
-                        events: vec![event],
-                        ..ChangeSet::default()
-                    })
+                    .create_token(row, &format!("writer-{w}"))
                     .await
                     .map_err(|e| anyhow!("{e}"))?;
                 // Acknowledged = durable: print only after the commit.

@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let create = decide::create_authority(1, &names, &ea_key.verifying_key().to_jwk(), ctx)
         .map_err(|e| anyhow!("{e}"))?;
     let authority = create
-        .authorities
+        .authorities()
         .first()
         .cloned()
         .ok_or_else(|| anyhow!("no authority"))?;
@@ -143,7 +143,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .register
             .iter()
             .chain(&b.bind)
-            .map(|c| c.events.len() as u64)
+            .map(|c| c.events().len() as u64)
             .sum::<u64>();
         let t = Instant::now();
         runtime
@@ -233,14 +233,14 @@ fn lot_id(i: u64) -> String {
 }
 
 fn row_count(c: &ChangeSet) -> u64 {
-    (c.seals.len()
-        + c.lots.len()
-        + c.bindings.len()
-        + c.authorities.len()
-        + c.inspections.len()
-        + c.custody.len()
-        + c.did_documents.len()
-        + c.events.len()) as u64
+    (c.seals().len()
+        + c.lots().len()
+        + c.bindings().len()
+        + c.authorities().len()
+        + c.inspections().len()
+        + c.custody().len()
+        + c.did_documents().len()
+        + c.events().len()) as u64
 }
 
 fn make_batch(
@@ -306,7 +306,7 @@ fn make_batch(
         )
         .map_err(|r| anyhow!("{}", r.refusal))?;
         let seal = reg
-            .seals
+            .seals()
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("no seal"))?;
@@ -345,12 +345,12 @@ fn make_batch(
         )
         .map_err(|e| anyhow!("{e}"))?;
         let lot_rec = changes
-            .lots
+            .lots()
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("no lot"))?;
         let seal = changes
-            .seals
+            .seals()
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("no seal"))?;
@@ -368,17 +368,17 @@ fn make_batch(
         )
         .map_err(|e| anyhow!("{e}"))?;
         let lot_rec = bound
-            .lots
+            .lots()
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("no lot"))?;
         let binding = bound
-            .bindings
+            .bindings()
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("no binding"))?;
         let seal = bound
-            .seals
+            .seals()
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("no seal"))?;
@@ -406,12 +406,5 @@ fn make_batch(
 
 /// Appends `next` to `into`: applied in order in one transaction, versions chain correctly.
 fn merge(into: &mut ChangeSet, next: ChangeSet) {
-    into.seals.extend(next.seals);
-    into.lots.extend(next.lots);
-    into.bindings.extend(next.bindings);
-    into.authorities.extend(next.authorities);
-    into.inspections.extend(next.inspections);
-    into.custody.extend(next.custody);
-    into.did_documents.extend(next.did_documents);
-    into.events.extend(next.events);
+    into.append(next);
 }

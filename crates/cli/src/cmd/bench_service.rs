@@ -16,8 +16,7 @@ use cphar_audit::{EpochStart, GENESIS_HASH};
 use cphar_crypto::{Algorithm, SigningKey};
 use cphar_protocol::seal::SoftwareSeal;
 use cphar_protocol::{Bal, ChallengeRequest, Timestamp};
-use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
+use cphar_registry::{Registry, RegistryNames, ServiceEvent, SystemClock};
 use cphar_server::ServerConfig;
 use cphar_store::{AnyStore, EpochJob};
 use serde_json::{Value, json};
@@ -54,15 +53,12 @@ fn rate(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64().max(1e-9)
 }
 
-fn event(i: u64) -> RegistryEvent {
-    RegistryEvent {
-        event_type: EventType::CustodyRecorded,
-        subject: format!("bench:{}", i % 64),
-        actor: "bench".into(),
-        at: Timestamp::now_utc(),
-        reason_code: None,
-        data: json!({"n": i, "note": "benchmark append of a typical registry event payload"}),
-    }
+/// One audited append: the record the TSA writes for every token it issues.
+fn fact(i: u64) -> [ServiceEvent; 1] {
+    [ServiceEvent::TimestampIssued {
+        serial: format!("{i:x}"),
+        gen_time: Timestamp::now_utc().to_string(),
+    }]
 }
 
 /// Bare single-core P-384 signing rate over ~1 s.
@@ -78,14 +74,11 @@ fn bare_sign_rate() -> Result<f64> {
     Ok(rate(n, started.elapsed()))
 }
 
-async fn append_rates(store: Arc<AnyStore>, n: u64) -> Result<(f64, f64)> {
+async fn append_rates(registry: Arc<Registry<AnyStore>>, n: u64) -> Result<(f64, f64)> {
     let started = Instant::now();
     for i in 0..n {
-        store
-            .apply(ChangeSet {
-                events: vec![event(i)],
-                ..ChangeSet::default()
-            })
+        registry
+            .record(&fact(i), "bench")
             .await
             .map_err(|e| anyhow!("{e}"))?;
     }
@@ -93,14 +86,11 @@ async fn append_rates(store: Arc<AnyStore>, n: u64) -> Result<(f64, f64)> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..8u64 {
-        let store = Arc::clone(&store);
+        let registry = Arc::clone(&registry);
         tasks.push(tokio::spawn(async move {
             for i in 0..n / 8 {
-                store
-                    .apply(ChangeSet {
-                        events: vec![event(w * n + i)],
-                        ..ChangeSet::default()
-                    })
+                registry
+                    .record(&fact(w * n + i), "bench")
                     .await
                     .map_err(|e| anyhow!("{e}"))?;
             }
@@ -160,8 +150,14 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
             .block_on(store.bare_durable_inserts(bare_n))
             .map_err(|e| anyhow!("{e}"))?;
         runtime.block_on(open_audited(&store))?;
-        let store = Arc::new(store);
-        let (single, eight) = runtime.block_on(append_rates(Arc::clone(&store), args.appends))?;
+        let registry = Arc::new(Registry::new(
+            store,
+            RegistryNames::new("bench.example"),
+            cphar_vendor::VendorRegistry::new(),
+            Arc::new(SystemClock),
+        ));
+        let (single, eight) =
+            runtime.block_on(append_rates(Arc::clone(&registry), args.appends))?;
         println!(
             "  {name:<8} bare durable insert          {:>10.0} /s   (one row per commit, no audit)",
             rate(bare_n, bare)
@@ -174,7 +170,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode> {
             "  {name:<8} audited appends, 8 writers   {eight:>10.0} /s   {:.2}x of bare signing (group commit)",
             eight / sign
         );
-        runtime.block_on(store.close());
+        runtime.block_on(registry.store().close());
     }
 
     // Offline verification of a large export.

@@ -50,9 +50,28 @@ pub struct Args {
     /// Attestation cadence, seconds [default: 3600].
     #[arg(long, value_name = "N", env = "CPHAR_ATTESTATION_CADENCE_SECONDS")]
     attestation_cadence_seconds: Option<u64>,
-    /// Scheduler period for cadence and re-enrollment checks, seconds (0: off) [default: 0].
+    /// Grace past the cadence before a lot without a valid attestation leaves the active set,
+    /// seconds [default: 900].
+    #[arg(long, value_name = "N", env = "CPHAR_ATTESTATION_GRACE_SECONDS")]
+    attestation_grace_seconds: Option<u64>,
+    /// Unanswered challenges in a row before a lot leaves the active set [default: 3].
+    #[arg(long, value_name = "N", env = "CPHAR_UNREACHABLE_LIMIT")]
+    unreachable_limit: Option<u32>,
+    /// Scheduler period: challenging seal agents, cadence, lapses and re-enrollment checks,
+    /// seconds (0 turns it off) [default: 30].
     #[arg(long, value_name = "N", env = "CPHAR_SCHEDULER_INTERVAL_SECONDS")]
     scheduler_interval_seconds: Option<u64>,
+    /// Hosts seal agent endpoints may name, comma-separated [default: loopback only].
+    #[arg(
+        long,
+        value_name = "HOSTS",
+        env = "CPHAR_SEAL_ENDPOINT_HOSTS",
+        value_delimiter = ','
+    )]
+    seal_endpoint_hosts: Option<Vec<String>>,
+    /// Seals challenged at once by the scheduler [default: 8].
+    #[arg(long, value_name = "N", env = "CPHAR_ATTESTATION_PARALLELISM")]
+    attestation_parallelism: Option<usize>,
     /// Requests per window per verifier DID and per credential [default: 10].
     #[arg(long, value_name = "N", env = "CPHAR_RATE_LIMIT")]
     rate_limit: Option<u32>,
@@ -123,7 +142,11 @@ impl Args {
             skew_seconds,
             max_response_ms,
             attestation_cadence_seconds,
-            scheduler_interval_seconds
+            attestation_grace_seconds,
+            unreachable_limit,
+            scheduler_interval_seconds,
+            seal_endpoint_hosts,
+            attestation_parallelism
         );
         set!(
             rate_limit,

@@ -8,9 +8,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cphar_protocol::Timestamp;
-use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
-use cphar_store::TokenWrite;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,12 +16,14 @@ use super::{ApiResult, S, created, ok};
 // ---------------------------------------------------------------------------------------------
 // Admin
 
-/// `GET /policy` (any role): the active policy.
+/// `GET /policy` (any role): the policy in force.
 pub async fn get_policy(State(s): S, Auth(_): Auth) -> ApiResult {
-    let Some(store) = &s.policy else {
-        return Err(Problem::not_found("no_policy", "no policy is configured"));
-    };
-    let p = store.active();
+    let p = s
+        .node
+        .registry
+        .policy_in_force()
+        .await?
+        .ok_or_else(|| Problem::not_found("no_policy", "no policy is in force"))?;
     let rules: Vec<Value> = p
         .rules()
         .iter()
@@ -35,8 +34,9 @@ pub async fn get_policy(State(s): S, Auth(_): Auth) -> ApiResult {
     ok(json!({"policyId": p.policy_id(), "version": p.version(), "rules": rules}))
 }
 
-/// `PUT /policy` (admin): replaces the policy with a newer version (JSON form of the policy
-/// file). The change is audited; an older or equal version is refused.
+/// `PUT /policy` (admin): puts a newer policy version in force (JSON form of the policy
+/// file). The change is audited; a version not above every version of its id ever in force
+/// (on any server, before any restart) is refused.
 pub async fn put_policy(State(s): S, Auth(c): Auth, body: RawBody) -> ApiResult {
     require(&c, &[Role::Admin])?;
     let bytes = body.bytes()?;
@@ -49,38 +49,12 @@ pub async fn put_policy(State(s): S, Auth(c): Auth, body: RawBody) -> ApiResult 
             e.to_string(),
         )
     })?;
-    let Some(store) = &s.policy else {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "no_policy",
-            "start the server with a policy file to manage policies",
-        ));
-    };
-    let now = s.now()?;
-    let change = store
-        .replace(engine)
-        .map_err(|e| Problem::new(StatusCode::CONFLICT, e.code().as_str(), e.to_string()))?;
+    let change = s.node.registry.install_policy(&engine, &c.subject).await?;
     crate::telemetry::policy_changed(
         &change.new.policy_id,
         change.new.version,
-        change.old.version,
+        change.old.as_ref().map_or(0, |o| o.version),
     );
-    let event = RegistryEvent {
-        event_type: EventType::PolicyChanged,
-        subject: "policy".into(),
-        actor: c.subject.clone(),
-        at: now,
-        reason_code: None,
-        data: change.to_json(),
-    };
-    s.node
-        .registry
-        .store()
-        .apply(ChangeSet {
-            events: vec![event],
-            ..ChangeSet::default()
-        })
-        .await?;
     ok(change.to_json())
 }
 
@@ -91,6 +65,9 @@ pub struct TokenBody {
     role: String,
     subject: String,
     expires_in_seconds: Option<u64>,
+    /// For verifier tokens: the DID the verifier acts for (every challenge it asks for names
+    /// it). Default: `did:web:HOST:verifiers:SUBJECT`.
+    verifier_did: Option<String>,
 }
 
 /// `POST /tokens` (admin): a new API token, shown once.
@@ -107,12 +84,42 @@ pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResu
     // The token's subject is the actor of everything done with it: one canonical spelling.
     let subject = cphar_registry::ident::normalize_subject(&b.subject)
         .map_err(|r| Problem::from(cphar_registry::RegistryError::Refused(r)))?;
+    let verifier_did = match (role, b.verifier_did) {
+        (Role::Verifier, Some(did)) if cphar_protocol::is_did(&did) => Some(did),
+        (Role::Verifier, Some(_)) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "verifierDid must be a DID",
+            ));
+        }
+        (Role::Verifier, None) => Some(default_verifier_did(&s.host, &subject)?),
+        (_, Some(_)) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "verifierDid is only for verifier tokens",
+            ));
+        }
+        (_, None) => None,
+    };
     let now = s.now()?;
     let expires = token_expiry(&s.config, now, b.expires_in_seconds)?;
-    let (text, id) = issue_token_record(&s, role, &subject, now, Some(expires), &c.subject).await?;
-    created(
-        json!({"id": id, "token": text, "role": role.as_str(), "subject": subject, "expiresAt": expires.to_string()}),
-    )
+    let grant = TokenGrant {
+        role,
+        subject: &subject,
+        verifier_did,
+        expires: Some(expires),
+    };
+    let (text, id) = issue_token_record(&s, &grant, now, &c.subject).await?;
+    created(json!({
+        "id": id,
+        "token": text,
+        "role": role.as_str(),
+        "subject": subject,
+        "verifierDid": grant.verifier_did,
+        "expiresAt": expires.to_string(),
+    }))
 }
 
 /// When a token made at `now` expires: after `expires_in_seconds` (1 ..=
@@ -142,62 +149,53 @@ pub fn token_expiry(
         .ok_or_else(refused)
 }
 
+/// The DID a verifier token acts for when none is given: one per subject, under the registry.
+fn default_verifier_did(host: &str, subject: &str) -> Result<String, Problem> {
+    if subject
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
+        Ok(format!("did:web:{host}:verifiers:{subject}"))
+    } else {
+        Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "give verifierDid: the subject cannot name a DID",
+        ))
+    }
+}
+
+/// What a new token grants.
+pub struct TokenGrant<'a> {
+    /// Its role.
+    pub role: Role,
+    /// The identity it acts as.
+    pub subject: &'a str,
+    /// For a verifier token, the DID it acts for.
+    pub verifier_did: Option<String>,
+    /// When it expires (`None`: never).
+    pub expires: Option<Timestamp>,
+}
+
 /// Creates a token and records it in the audit log; returns (token text, id).
 pub async fn issue_token_record(
     s: &AppState,
-    role: Role,
-    subject: &str,
+    grant: &TokenGrant<'_>,
     now: Timestamp,
-    expires: Option<Timestamp>,
     actor: &str,
 ) -> Result<(String, String), Problem> {
-    let (text, row) = new_token(role, subject, now, expires)?;
+    let (text, row) = new_token(grant, now)?;
     let id = row.id.clone();
-    let event = RegistryEvent {
-        event_type: EventType::TokenCreated,
-        subject: format!("token:{id}"),
-        actor: actor.to_owned(),
-        at: now,
-        reason_code: None,
-        data: json!({"tokenId": id, "role": role.as_str(), "subject": subject, "expiresAt": expires.map(|t| t.to_string())}),
-    };
-    s.node
-        .registry
-        .store()
-        .token_write(TokenWrite::Insert(row), event)
-        .await?;
+    s.node.registry.create_token(row, actor).await?;
     Ok((text, id))
 }
 
 /// `DELETE /tokens/{id}` (admin).
 pub async fn revoke_token(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<String>) -> ApiResult {
     require(&c, &[Role::Admin])?;
-    let now = s.now()?;
-    let event = RegistryEvent {
-        event_type: EventType::TokenRevoked,
-        subject: format!("token:{id}"),
-        actor: c.subject.clone(),
-        at: now,
-        reason_code: None,
-        data: json!({"tokenId": id}),
-    };
-    match s
-        .node
-        .registry
-        .store()
-        .token_write(TokenWrite::Revoke(id.clone()), event)
-        .await
-    {
-        Ok(_) => {
-            s.tokens.forget(&id);
-            ok(json!({"revoked": id}))
-        }
-        Err(cphar_registry::StoreError::Conflict(_)) => Err(Problem::not_found(
-            "token_not_found",
-            "no such unrevoked token",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    s.node.registry.revoke_token(&id, &c.subject).await?;
+    s.tokens.forget(&id);
+    ok(json!({"revoked": id}))
 }
 
 /// `POST /authority/revoke` (admin): revoke the current EA key, rotate to a new one.

@@ -28,7 +28,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cphar_protocol::Timestamp;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -41,8 +40,4 @@ pub(crate) fn ok(value: Value) -> ApiResult {
 
 pub(crate) fn created(value: Value) -> ApiResult {
     Ok((StatusCode::CREATED, Json(value)).into_response())
-}
-
-pub(crate) fn nanos(t: Timestamp) -> i64 {
-    i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)
 }

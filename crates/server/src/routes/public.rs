@@ -6,8 +6,7 @@ use crate::problem::Problem;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use cphar_registry::event::{EventType, RegistryEvent};
-use cphar_registry::{ChangeSet, Store};
+use cphar_registry::ServiceEvent;
 use cphar_tsa::FailureInfo;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -132,7 +131,7 @@ pub struct Page {
     limit: Option<u32>,
 }
 
-/// `GET /reserve/active`: the active reserve set.
+/// `GET /reserve/active`: the active reserve set, one page, read in one query.
 pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let lots = s
@@ -141,29 +140,25 @@ pub async fn active(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
         .active_reserve(p.after.as_deref(), limit)
         .await?;
     let now = s.now()?;
-    let cadence = time::Duration::seconds(
-        i64::try_from(s.config.attestation_cadence_seconds).unwrap_or(i64::MAX),
-    );
-    let mut listed = Vec::with_capacity(lots.len());
-    for lot in &lots {
-        // Every listed lot says how fresh its evidence is: `attested` within the cadence,
-        // `attestation_overdue` once its last good attestation is older (the scheduler then
-        // closes the cycle: Attested → Sealed), `not_yet_attested` before the first one.
-        let seal = match s.node.registry.store().lot_current(&lot.lot_id).await? {
-            Some((_, Some((_, seal)))) => seal,
-            _ => None,
-        };
-        let attestation = match seal.and_then(|x| x.last_attested_at) {
-            None => "not_yet_attested",
-            Some(t) if now.since(t) > cadence => "attestation_overdue",
-            Some(_) => "attested",
-        };
-        let mut entry = json!(lot);
-        if let Some(obj) = entry.as_object_mut() {
-            obj.insert("attestation".into(), json!(attestation));
-        }
-        listed.push(entry);
-    }
+    let listed: Vec<Value> = lots
+        .iter()
+        .map(|lot| {
+            // How fresh the lot's evidence is: `attested` within the cadence,
+            // `attestation_overdue` past it (within the grace: still in the set; past the
+            // grace the lot lapses out of it), `not_yet_attested` before the first one.
+            let attestation = match lot.evidence_at {
+                _ if lot.binding_id.is_none() => "not_yet_attested",
+                None => "not_yet_attested",
+                Some(t) if now.since(t) > s.attestation.cadence => "attestation_overdue",
+                Some(_) => "attested",
+            };
+            let mut entry = json!(lot);
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert("attestation".into(), json!(attestation));
+            }
+            entry
+        })
+        .collect();
     let next = (lots.len() as u32 == limit)
         .then(|| lots.last().map(|l| l.lot_id.clone()))
         .flatten();
@@ -207,21 +202,26 @@ pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
         (_, Err(_)) => Err(FailureInfo::TimeNotAvailable),
         (Ok(()), Ok(n)) => Ok(n),
     };
-    let (der, event) = match s.tsa.answer(&body, now) {
-        Ok(issued) => match issued.outcome {
-            cphar_tsa::Outcome::Granted { serial, gen_time } => {
-                s.metrics.decision("tsa", "granted");
-                let data =
-                    json!({"serial": format!("{serial:x}"), "genTime": gen_time.to_string()});
-                (issued.response, Some(data))
-            }
-            // Refusals are anonymous and cheap to cause: counted, audited once per period.
-            cphar_tsa::Outcome::Rejected(f) => {
-                s.metrics.decision("tsa", f.as_str());
-                s.tsa_refusals.count(f.as_str(), &s.node.clock);
-                (issued.response, None)
-            }
-        },
+    let (der, fact) = match s.tsa.answer(&body, now) {
+        Ok(issued) => {
+            let fact = match issued.outcome {
+                cphar_tsa::Outcome::Granted { serial, gen_time } => {
+                    s.metrics.decision("tsa", "granted");
+                    ServiceEvent::TimestampIssued {
+                        serial: format!("{serial:x}"),
+                        gen_time: gen_time.to_string(),
+                    }
+                }
+                // Refusals are anonymous and cheap to cause: counted, and audited once per
+                // period (`crate::refusals`), never one entry each.
+                cphar_tsa::Outcome::Rejected(f) => {
+                    s.metrics.decision("tsa", f.as_str());
+                    s.tsa_refusals.count(f.as_str(), &s.node.clock);
+                    return Ok(timestamp_reply(issued.response));
+                }
+            };
+            (issued.response, Some(fact))
+        }
         Err(rejection) => {
             s.metrics.decision("tsa", "refused_unavailable");
             s.tsa_refusals.count("unavailable", &s.node.clock);
@@ -230,25 +230,16 @@ pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
     };
     // The token leaves only once its record is durable; without a trusted time or a working
     // module nothing can be recorded, and the answer is already a rejection.
-    if let (Some(data), Ok(at)) = (event, s.now()) {
-        let event = RegistryEvent {
-            event_type: EventType::TimestampIssued,
-            subject: "tsa".into(),
-            actor: "tsa".into(),
-            at,
-            reason_code: None,
-            data,
-        };
-        s.node
-            .registry
-            .store()
-            .apply(ChangeSet {
-                events: vec![event],
-                ..ChangeSet::default()
-            })
-            .await?;
+    if let Some(fact) = fact
+        && s.now().is_ok()
+    {
+        s.node.registry.record(&[fact], "tsa").await?;
     }
-    Ok(([(header::CONTENT_TYPE, "application/timestamp-reply")], der).into_response())
+    Ok(timestamp_reply(der))
+}
+
+fn timestamp_reply(der: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/timestamp-reply")], der).into_response()
 }
 
 /// Anything else.

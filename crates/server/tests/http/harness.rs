@@ -353,6 +353,8 @@ pub struct Options {
     pub rate_limit: u32,
     pub rate_window_seconds: u64,
     pub skew_seconds: u64,
+    /// The scheduler period (0: off, the default here).
+    pub scheduler_interval_seconds: u64,
     /// Copy these files (identity and EA keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
     /// Per client address on the unauthenticated routes.
@@ -370,6 +372,7 @@ impl Default for Options {
             rate_limit: 1_000_000,
             rate_window_seconds: 60,
             skew_seconds: 300,
+            scheduler_interval_seconds: 0,
             keys_from: None,
             anonymous_rate_limit: 1_000_000,
             max_connections: ServerConfig::default().max_connections,
@@ -420,6 +423,8 @@ impl Server {
             max_connections: options.max_connections,
             header_read_timeout_ms: options.header_read_timeout_ms,
             idle_timeout_seconds: options.idle_timeout_seconds,
+            // Tests drive the scheduler's jobs themselves, unless they ask for it.
+            scheduler_interval_seconds: options.scheduler_interval_seconds,
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)
@@ -508,16 +513,16 @@ impl Server {
 
     /// A new token of `role` for `subject` (created by the admin).
     pub async fn token(&self, role: &str, subject: &str) -> String {
-        let r = self
-            .post(
-                "/tokens",
-                Some(&self.admin),
-                &json!({"role": role, "subject": subject}),
-            )
-            .await;
-        let body = r.expect(201);
-        assert_eq!(body["role"], role);
-        body["token"].as_str().unwrap().to_owned()
+        self.token_with(&json!({"role": role, "subject": subject}))
+            .await
+    }
+
+    /// A new token made from the `POST /tokens` body `body`.
+    pub async fn token_with(&self, body: &Value) -> String {
+        let r = self.post("/tokens", Some(&self.admin), body).await;
+        let answer = r.expect(201);
+        assert_eq!(answer["role"], body["role"]);
+        answer["token"].as_str().unwrap().to_owned()
     }
 
     /// One token per role, each for a distinct subject (separation of duties).

@@ -103,8 +103,7 @@ async fn anonymous_tsa_flood_is_limited_and_audited_once() {
     let entry = after.last().unwrap();
     assert_eq!(entry["eventType"], "timestamp_refused");
     let data = &entry["eventData"]["data"];
-    assert_eq!(data["total"], 20);
-    assert_eq!(data["counts"], json!({"badDataFormat": 20}));
+    assert_eq!(data["refused"], json!({"badDataFormat": 20}));
 
     // Counted in the metrics.
     let metrics = s.get("/metrics", None).await.text();

@@ -28,6 +28,9 @@ use cphar_protocol::{
     Bal, ChallengeParams, ChallengeRequest, DeviceStatus, DidDocument, Outcome, ResultCode,
     Timestamp, VerifierPolicy,
 };
+use cphar_registry::attest::{
+    Answer, AttestationDecision, AttestationRecord, AttestationSettings, ChallengeOrder,
+};
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
 use cphar_registry::model::{Evidence, Quantity, TamperEvidence};
 use cphar_registry::{
@@ -792,26 +795,62 @@ impl Env {
         )
     }
 
-    /// A valid outcome for the lot's current binding.
-    pub async fn valid_outcome(&self, lot: &str, seal: &TestSeal, status: DeviceStatus) -> Outcome {
-        let outcome = self.challenge(lot, seal, status).await;
-        assert_eq!(
-            outcome.result,
-            ResultCode::Valid,
-            "challenge failed: {:?} {:?}",
-            outcome.detail,
-            outcome.explanation
-        );
-        outcome
+    /// Attestation settings of the tests: the defaults (5 min skew, 1 h cadence, 15 min grace,
+    /// 3 unanswered challenges).
+    pub fn settings(&self) -> AttestationSettings {
+        AttestationSettings::default()
     }
 
-    /// Challenges the seal and records the outcome.
-    pub async fn attest(&self, lot: &str, seal: &TestSeal, status: DeviceStatus) -> SealRecord {
-        let outcome = self.valid_outcome(lot, seal, status).await;
-        self.reg
-            .record_attestation(&outcome, VERIFIER, None)
+    /// Has the registry issue a challenge for `lot` (verifier `VERIFIER`) and `seal` answer it
+    /// reporting `status`: the challenge id and the raw answer.
+    pub async fn challenge_answer(
+        &self,
+        lot: &str,
+        seal: &TestSeal,
+        status: DeviceStatus,
+    ) -> (String, Vec<u8>) {
+        let order = ChallengeOrder {
+            lot_id: lot,
+            verifier_did: VERIFIER,
+            min_bal: None,
+            request_pbac: None,
+        };
+        let issued = self
+            .reg
+            .issue_challenge(&order, &self.settings())
             .await
-            .unwrap()
+            .unwrap();
+        let method = self.lot(lot).await.binding_id.unwrap();
+        let mut device = SoftwareSeal::new(seal.signing_key(), method, seal.bal);
+        device.set_status(status);
+        let response = device.respond(&issued.request, self.now()).unwrap();
+        (issued.id, response.raw().to_string().into_bytes())
+    }
+
+    /// Records `answer` to challenge `id`, received now.
+    pub async fn answer(
+        &self,
+        id: &str,
+        answer: Answer<'_>,
+    ) -> Result<AttestationRecord, RegistryError> {
+        self.reg
+            .answer_challenge(id, answer, VERIFIER, self.now(), &self.settings())
+            .await
+    }
+
+    /// Challenges the seal through the registry and records its (valid, allowed) answer.
+    pub async fn attest(&self, lot: &str, seal: &TestSeal, status: DeviceStatus) -> SealRecord {
+        let (id, body) = self.challenge_answer(lot, seal, status).await;
+        let record = self.answer(&id, Answer::Response(&body)).await.unwrap();
+        assert_eq!(
+            record.outcome.result,
+            ResultCode::Valid,
+            "challenge failed: {:?} {:?}",
+            record.outcome.detail,
+            record.outcome.explanation
+        );
+        assert_eq!(record.decision, AttestationDecision::Allow);
+        record.seal.unwrap()
     }
 }
 
