@@ -139,7 +139,7 @@ pub struct AttestationRecord {
     pub policy: Option<Decision>,
     /// What the registry decided.
     pub decision: AttestationDecision,
-    /// The seal after the change (when the lot has one).
+    /// The seal, when the answer changed it.
     pub seal: Option<SealRecord>,
     /// Whether the lot is in the active reserve set after the change.
     pub lot_active: bool,
@@ -248,7 +248,7 @@ pub fn decide_answer(
         lot_id: challenge.lot_id.clone(),
         policy: None,
         decision: AttestationDecision::Reject,
-        seal: inputs.seal.clone(),
+        seal: None,
         lot_active: inputs.lot.as_ref().is_some_and(|l| l.active),
         outcome,
     };

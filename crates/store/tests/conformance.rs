@@ -1133,10 +1133,10 @@ async fn policy_decides_and_never_rolls_back(db: TestDb) {
                 "policy_id": "reserve",
                 "version": version,
                 "rules": [{
-                    "id": "gold-rule",
-                    "when": {"commodity": "gold"},
+                    "id": "copper-rule",
+                    "when": {"commodity": "copper cathode"},
                     "effect": effect,
-                    "reason_code": format!("gold_{effect}"),
+                    "reason_code": format!("copper_{effect}"),
                 }],
             })
             .to_string(),
@@ -1156,7 +1156,7 @@ async fn policy_decides_and_never_rolls_back(db: TestDb) {
     let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
     assert_eq!(record.outcome.result, ResultCode::Valid);
     assert_eq!(record.decision, AttestationDecision::Deny);
-    assert_eq!(record.reason_code(), "gold_deny");
+    assert_eq!(record.reason_code(), "copper_deny");
     assert_eq!(env.seal("SEAL-G").await.state, SealState::Sealed);
     let events = env.events().await;
     assert_eq!(

@@ -201,10 +201,15 @@ impl Seal {
     /// The device answering `request` (as received: the raw JSON of `POST /challenges`) with
     /// the binding method `method`: the ChallengeResponse JSON bytes.
     pub fn respond(&self, request: &Value, method: &str) -> Vec<u8> {
+        self.respond_with(request, method, DeviceStatus::Operational)
+    }
+
+    /// The device answering `request`, reporting `status`.
+    pub fn respond_with(&self, request: &Value, method: &str, status: DeviceStatus) -> Vec<u8> {
         let request = ChallengeRequest::from_value(request.clone()).unwrap();
         let key = SigningKey::from_pkcs8_der(&self.pkcs8).unwrap();
         let mut device = SoftwareSeal::new(key, method.to_owned(), Bal::Bal2);
-        device.set_status(DeviceStatus::Operational);
+        device.set_status(status);
         let response = device.respond(&request, Timestamp::now_utc()).unwrap();
         serde_json::to_vec(response.raw()).unwrap()
     }
@@ -362,6 +367,11 @@ pub struct Options {
     pub max_connections: usize,
     pub header_read_timeout_ms: u64,
     pub idle_timeout_seconds: u64,
+    /// Attestation cadence and grace, seconds.
+    pub attestation_cadence_seconds: u64,
+    pub attestation_grace_seconds: u64,
+    /// A policy file (TOML) to start with.
+    pub policy: Option<String>,
 }
 
 impl Default for Options {
@@ -378,6 +388,9 @@ impl Default for Options {
             max_connections: ServerConfig::default().max_connections,
             header_read_timeout_ms: ServerConfig::default().header_read_timeout_ms,
             idle_timeout_seconds: ServerConfig::default().idle_timeout_seconds,
+            attestation_cadence_seconds: 3600,
+            attestation_grace_seconds: 900,
+            policy: None,
         }
     }
 }
@@ -396,7 +409,17 @@ pub struct Server {
 
 impl Server {
     pub async fn start(pki: &Pki, options: Options) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(tempfile::tempdir().unwrap(), pki, options).await
+    }
+
+    /// Stops the server and starts another on the same data directory (a restart).
+    pub async fn restart(mut self, pki: &Pki, options: Options) -> Server {
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        self.stop().await;
+        Server::start_in(dir, pki, options).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, pki: &Pki, options: Options) -> Server {
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).unwrap();
         if let Some(from) = &options.keys_from {
@@ -409,6 +432,13 @@ impl Server {
         }
         let vendors = dir.path().join("vendors.json");
         std::fs::write(&vendors, pki.trust_file()).unwrap();
+        let policy = options.policy.as_ref().map(|text| {
+            let path = dir
+                .path()
+                .join(format!("policy-{}.toml", random_hex::<4>()));
+            std::fs::write(&path, text).unwrap();
+            path
+        });
         let config = ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.clone(),
@@ -425,6 +455,9 @@ impl Server {
             idle_timeout_seconds: options.idle_timeout_seconds,
             // Tests drive the scheduler's jobs themselves, unless they ask for it.
             scheduler_interval_seconds: options.scheduler_interval_seconds,
+            attestation_cadence_seconds: options.attestation_cadence_seconds,
+            attestation_grace_seconds: options.attestation_grace_seconds,
+            policy,
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)

@@ -1,5 +1,7 @@
 //! End-to-end HTTP tests of the CPHAR server: real servers on 127.0.0.1:0, real requests.
 //!
+//! * [`attestation`] — tamper reports, lapsed evidence, policy deny/degrade and anti-rollback
+//!   across restarts and servers, verifier DIDs bound to tokens;
 //! * [`lifecycle`] — the whole seed 000 lifecycle, challenge/response, revocation, retirement,
 //!   decommissioning, the audit log verified offline, checkpoints and proofs (SQLite and
 //!   PostgreSQL);
@@ -20,6 +22,7 @@
 
 mod harness;
 
+mod attestation;
 mod bad_input;
 mod cluster;
 mod lifecycle;

@@ -194,7 +194,13 @@ async fn a_rate_limited_answer_does_not_spend_the_challenge() {
     let seal = s.active_lot(&pki, &roles, "LOT-L", "SEAL-L").await;
     let method = s.method(&roles, "LOT-L").await;
     // Two credentials of one verifier DID: 2 + 2 challenges use up the DID's 4.
-    let second = s.token("verifier", "verifier-2").await;
+    let second = s
+        .token_with(&json!({
+            "role": "verifier",
+            "subject": "verifier-2",
+            "verifierDid": format!("did:web:{HOST}:verifiers:verifier-1"),
+        }))
+        .await;
     let (id, request) = s.challenge(&roles.verifier, "LOT-L").await;
     s.challenge(&roles.verifier, "LOT-L").await;
     s.challenge(&second, "LOT-L").await;
