@@ -86,6 +86,9 @@ pub enum StartError {
     /// The database.
     #[error("database: {0}")]
     Store(String),
+    /// The clock reads earlier than the last audited time, beyond the tolerance.
+    #[error("{0}")]
+    ClockBehindLog(String),
 }
 
 impl StartError {
@@ -95,6 +98,7 @@ impl StartError {
             StartError::SelfTest { code, .. } => code,
             StartError::Config(_) => "configuration_error",
             StartError::Store(_) => "storage_error",
+            StartError::ClockBehindLog(_) => "clock_behind_audit_log",
         }
     }
 }
@@ -151,23 +155,22 @@ impl Node {
             None => AnyStore::open_data_dir(&config.data_dir).await,
         }
         .map_err(|e| StartError::Store(e.to_string()))?;
+        check_clock_against_log(&store, &clock, config.clock.tolerance).await?;
         let identity = load_key(
             &config.data_dir.join(IDENTITY_KEY_FILE),
             config.create_keys && config.writable,
         )?
         .map(Arc::new);
 
-        // Every audit signature first asks the module and the clock.
+        // Every audit signature first asks the module. The clock is asked by everything that
+        // decides or dates something new (registry decisions, timestamps, checkpoints); a
+        // service fact that carries its own time, such as the clock breaching its tolerance,
+        // must still reach the log while the clock is out of tolerance.
         let guard_module = module.clone();
-        let guard_clock = Arc::clone(&clock);
         store.set_signing_guard(Arc::new(move || {
             guard_module
                 .ensure_operational()
-                .map_err(|e| format!("{}: {e}", e.reason_code()))?;
-            guard_clock
-                .now_for_signing()
-                .map(drop)
-                .map_err(|e| format!("clock_out_of_tolerance: {e}"))
+                .map_err(|e| format!("{}: {e}", e.reason_code()))
         }));
 
         let epoch = if config.writable {
@@ -233,6 +236,42 @@ impl Node {
     pub async fn close(&self) {
         self.registry.store().close().await;
     }
+}
+
+/// The last audited time survives restarts: a clock that reads earlier than the newest audit
+/// entry's timestamp by more than the tolerance is refused at start-up (seed 003: time never
+/// goes backwards in the log), with both readings in the message.
+async fn check_clock_against_log(
+    store: &AnyStore,
+    clock: &TrustedClock,
+    tolerance: std::time::Duration,
+) -> Result<(), StartError> {
+    let store_error = |e: cphar_registry::StoreError| StartError::Store(e.to_string());
+    let (size, _) = store.audit_head().await.map_err(store_error)?;
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(());
+    };
+    let entries = store.audit_entries(last, 1).await.map_err(store_error)?;
+    let Some((_, line)) = entries.first() else {
+        return Ok(());
+    };
+    let last_time = serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("timestamp")?.as_str().map(str::to_owned))
+        .and_then(|t| Timestamp::parse(&t).ok())
+        .ok_or_else(|| {
+            StartError::Store(format!("audit entry {last} has no readable timestamp"))
+        })?;
+    let now = clock.now_nanos();
+    let tolerance = i128::try_from(tolerance.as_nanos()).unwrap_or(i128::MAX);
+    if now.saturating_add(tolerance) < last_time.unix_nanos() {
+        let reading =
+            Timestamp::from_unix_nanos(now).map_or_else(|| now.to_string(), |t| t.to_string());
+        return Err(StartError::ClockBehindLog(format!(
+            "the clock reads {reading}, earlier than the last audited time {last_time}              (entry {last}) by more than the tolerance: fix the system clock before starting"
+        )));
+    }
+    Ok(())
 }
 
 /// The audit key of this epoch: non-extractable in a PKCS#11 token when one is configured

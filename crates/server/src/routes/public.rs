@@ -30,6 +30,7 @@ pub async fn health(State(s): S) -> ApiResult {
 pub async fn ready(State(s): S) -> ApiResult {
     s.ensure_operational()?;
     s.now()?;
+    s.ensure_audit_current()?;
     ok(json!({"ready": true}))
 }
 
