@@ -142,6 +142,8 @@ impl Node {
         };
         let self_tests = run_power_on_self_tests(&options);
         if let Err(e) = module.complete_self_tests(&self_tests) {
+            // No epoch, no audit key: the failure is recorded by the next healthy start.
+            leave_module_error_marker(&config.data_dir, &module.status().to_json());
             return Err(StartError::SelfTest {
                 code: e.reason_code(),
                 detail: e.to_string(),
@@ -209,6 +211,9 @@ impl Node {
             vendors,
             Arc::new(TrustedRegistryClock(Arc::clone(&clock))),
         );
+        if epoch.is_some() {
+            record_module_error_marker(&registry, &clock, &config).await?;
+        }
         let ea_key = load_key(
             &config.data_dir.join(EA_KEY_FILE),
             config.create_keys && config.writable,
@@ -236,6 +241,64 @@ impl Node {
     pub async fn close(&self) {
         self.registry.store().close().await;
     }
+}
+
+/// The marker a process in its error state leaves in the data directory (it can sign
+/// nothing, so it cannot write the audit log itself).
+pub const MODULE_ERROR_FILE: &str = "module-error.json";
+
+/// Leaves (or replaces) the error-state marker: `{"at", "status"}` with the module status.
+/// Best effort: a data directory that cannot be written is reported on stderr by the caller's
+/// error anyway.
+pub fn leave_module_error_marker(data_dir: &Path, status: &serde_json::Value) {
+    let at = Timestamp::now_utc().to_string();
+    let marker = serde_json::json!({"at": at, "status": status});
+    if let Err(e) = std::fs::write(data_dir.join(MODULE_ERROR_FILE), marker.to_string()) {
+        tracing::warn!(target: "cphar::integrity", error = %e, "cannot leave the module error marker");
+    }
+}
+
+/// The first healthy start after an error state records it as `module_error` (dated when it
+/// happened, reason code from the failed test), then removes the marker. A marker that cannot
+/// be recorded stops the start: the error would otherwise fall out of the log.
+async fn record_module_error_marker(
+    registry: &Registry<AnyStore>,
+    clock: &TrustedClock,
+    config: &NodeConfig,
+) -> Result<(), StartError> {
+    let path = config.data_dir.join(MODULE_ERROR_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let marker: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(
+        |_| serde_json::json!({"status": {"reasonCode": "unreadable_marker", "detail": text}}),
+    );
+    let at = marker
+        .get("at")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| Timestamp::parse(t).ok());
+    let status = marker.get("status").cloned().unwrap_or_default();
+    let reason_code = status
+        .get("reasonCode")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("module_error")
+        .to_owned();
+    let now = clock
+        .now_for_signing()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    // Dated when recorded (the log's timestamps never go backwards); when it happened is in
+    // the data.
+    let fact = cphar_registry::ServiceEvent::ModuleError {
+        at: now,
+        reason_code,
+        data: serde_json::json!({"status": status, "occurredAt": at.map(|t| t.to_string())}),
+    };
+    registry
+        .record(&[fact], &config.actor)
+        .await
+        .map_err(|e| StartError::Store(format!("cannot record the module error marker: {e}")))?;
+    std::fs::remove_file(&path)
+        .map_err(|e| StartError::Config(format!("cannot remove {}: {e}", path.display())))
 }
 
 /// The last audited time survives restarts: a clock that reads earlier than the newest audit

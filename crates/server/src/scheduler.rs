@@ -31,9 +31,19 @@ pub async fn run(state: Arc<AppState>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seconds: u64 = 0;
+    let mut error_marked = false;
     loop {
         ticker.tick().await;
         seconds += 1;
+        // In its error state the process signs nothing, so it cannot write the log itself:
+        // it leaves a marker that the next healthy start records as `module_error`.
+        if !error_marked && state.node.module.ensure_operational().is_err() {
+            crate::node::leave_module_error_marker(
+                &state.node.config.data_dir,
+                &state.node.module.status().to_json(),
+            );
+            error_marked = true;
+        }
         let events = if state.node.clock.validation_due() {
             state.node.clock.validate()
         } else {

@@ -2,6 +2,8 @@
 //!
 //! * [`attestation`] — tamper reports, lapsed evidence, policy deny/degrade and anti-rollback
 //!   across restarts and servers, verifier DIDs bound to tokens;
+//! * [`audit_complete`] — clock breaches, served checkpoints and the module error state reach
+//!   the audit log;
 //! * [`lifecycle`] — the whole seed 000 lifecycle, challenge/response, revocation, retirement,
 //!   decommissioning, the audit log verified offline, checkpoints and proofs (SQLite and
 //!   PostgreSQL);
@@ -23,6 +25,7 @@
 mod harness;
 
 mod attestation;
+mod audit_complete;
 mod bad_input;
 mod cluster;
 mod lifecycle;
