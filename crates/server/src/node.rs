@@ -452,3 +452,50 @@ fn load_vendors(config: &NodeConfig) -> Result<VendorRegistry, StartError> {
         ))
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use cphar_integrity::clock::ManualTimeSource;
+
+    fn clock_at(wall: i128) -> TrustedClock {
+        TrustedClock::new(
+            Arc::new(ManualTimeSource::new(wall, 1)),
+            ClockConfig::default(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_clock_behind_the_last_audited_time_is_refused_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        // A first start writes the epoch entry at the system's time.
+        Node::start(NodeConfig::new(dir.path(), "registry.test"))
+            .await
+            .unwrap()
+            .close()
+            .await;
+        let store = AnyStore::open_data_dir(dir.path()).await.unwrap();
+        let now = Timestamp::now_utc().unix_nanos();
+        let tolerance = ClockConfig::default().tolerance;
+        // An hour behind: refused, with both readings.
+        let err = check_clock_against_log(&store, &clock_at(now - 3_600_000_000_000), tolerance)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "clock_behind_audit_log");
+        assert!(
+            err.to_string()
+                .contains("earlier than the last audited time"),
+            "{err}"
+        );
+        // Now, or ahead: fine.
+        check_clock_against_log(&store, &clock_at(now), tolerance)
+            .await
+            .unwrap();
+        check_clock_against_log(&store, &clock_at(now + 3_600_000_000_000), tolerance)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+}
