@@ -18,15 +18,6 @@ cphar_protocol::wire_enum! {
     }
 }
 
-cphar_protocol::wire_enum! {
-    /// Why a [`crate::PolicyStore`] refused to activate a policy.
-    ChangeRefusal {
-        /// Anti-rollback: the offered version is not greater than the highest version of the
-        /// same `policy_id` ever activated in this store.
-        VersionNotNewer => "policy_version_not_newer",
-    }
-}
-
 /// The reason code of the default decision when no file sets one (`[default]` omitted).
 pub const NO_RULE_MATCHED: &str = "no_rule_matched";
 

@@ -10,7 +10,6 @@
 //! - [`input`]: [`PolicyInput`], the facts, and [`Fact`], their names in evidence.
 //! - [`condition`]: [`Condition`], what each test matches, including on missing facts.
 //! - [`engine`]: [`PolicyEngine`] (load, [`PolicyEngine::decide`]) and [`Decision`].
-//! - [`store`]: [`PolicyStore`], the active policy with atomic replacement and anti-rollback.
 //!
 //! # Policy file
 //!
@@ -19,7 +18,7 @@
 //!
 //! ```toml
 //! policy_id = "cphar-default"   # [A-Za-z0-9][A-Za-z0-9._:-]{0,127}
-//! version = 3                   # integer >= 1; a store only accepts increasing versions
+//! version = 3                   # integer >= 1; the registry only accepts increasing versions
 //! description = "optional"
 //!
 //! [default]                     # optional; omitted = allow / "no_rule_matched"
@@ -69,7 +68,7 @@
 //! # Use
 //!
 //! ```
-//! use cphar_policy::{Bal, Effect, PolicyEngine, PolicyInput, PolicyStore};
+//! use cphar_policy::{Bal, Effect, PolicyEngine, PolicyInput};
 //!
 //! let engine = PolicyEngine::from_toml(r#"
 //!     policy_id = "reserves"
@@ -80,13 +79,12 @@
 //!     reason_code = "insufficient_bal"
 //!     when = { commodity = "gold", bal_below = "BAL-2" }
 //! "#)?;
-//! let store = PolicyStore::new(engine);
 //! let input = PolicyInput {
 //!     commodity: Some("gold".into()),
 //!     bal: Some(Bal::Bal1),
 //!     ..Default::default()
 //! };
-//! let decision = store.decide(&input);
+//! let decision = engine.decide(&input);
 //! assert_eq!(decision.effect, Effect::Deny);
 //! assert_eq!(decision.matched_rule_id.as_deref(), Some("gold-min-bal"));
 //! assert_eq!(
@@ -102,17 +100,15 @@ pub mod engine;
 mod error;
 mod file;
 pub mod input;
-pub mod store;
 
 /// Re-exported: the types of [`PolicyInput::bal`] and [`PolicyInput::device_status`].
 pub use cphar_protocol::{Bal, DeviceStatus};
 
-pub use codes::{ChangeRefusal, Effect, NO_RULE_MATCHED, is_reason_code};
+pub use codes::{Effect, NO_RULE_MATCHED, is_reason_code};
 pub use condition::Condition;
 pub use engine::{Decision, PolicyEngine, Rule};
 pub use error::PolicyError;
 pub use input::{Fact, PolicyInput};
-pub use store::{PolicyChange, PolicyChangeError, PolicyRef, PolicyStore};
 
 /// The largest policy document accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 1 << 20;

@@ -97,7 +97,7 @@ pub async fn attest_remote(
         _ => None,
     };
     let answer = body.as_deref().map_or(Answer::NoAnswer, Answer::Response);
-    crate::routes::verifier::record_answer(s, &issued.id, answer, "scheduler", received).await
+    crate::attestation::record_answer(s, &issued.id, answer, "scheduler", received).await
 }
 
 async fn post(endpoint: &str, body: String) -> Result<Bytes, String> {

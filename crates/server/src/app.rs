@@ -202,13 +202,13 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<Option<String>, String>
         return Ok(None);
     }
     let now = state.now().map_err(|p| p.detail)?;
-    let grant = r::admin::TokenGrant {
+    let grant = crate::auth::TokenGrant {
         role: crate::auth::Role::Admin,
         subject: "admin",
         verifier_did: None,
         expires: None,
     };
-    let (text, _) = r::admin::issue_token_record(state, &grant, now, "registry")
+    let (text, _) = crate::auth::issue_token(state, &grant, now, "registry")
         .await
         .map_err(|p| p.detail)?;
     Ok(Some(text))

@@ -45,10 +45,7 @@ pub struct Caller {
 pub const TOKEN_PREFIX: &str = "cphar_";
 
 /// A freshly made token: the secret text (shown once) and the row to store.
-pub fn new_token(
-    grant: &crate::routes::admin::TokenGrant<'_>,
-    now: Timestamp,
-) -> Result<(String, TokenRow), Problem> {
+pub fn new_token(grant: &TokenGrant<'_>, now: Timestamp) -> Result<(String, TokenRow), Problem> {
     let id =
         cphar_crypto::random_bytes::<8>().map_err(|e| Problem::unavailable("rng_failure", e))?;
     let secret =
@@ -66,6 +63,31 @@ pub fn new_token(
         revoked: false,
     };
     Ok((format!("{TOKEN_PREFIX}{id}.{secret}"), row))
+}
+
+/// What a new token grants.
+pub struct TokenGrant<'a> {
+    /// Its role.
+    pub role: Role,
+    /// The identity it acts as.
+    pub subject: &'a str,
+    /// For a verifier token, the DID it acts for.
+    pub verifier_did: Option<String>,
+    /// When it expires (`None`: never).
+    pub expires: Option<Timestamp>,
+}
+
+/// Creates a token and records it in the audit log; returns (token text, id).
+pub async fn issue_token(
+    s: &crate::state::AppState,
+    grant: &TokenGrant<'_>,
+    now: Timestamp,
+    actor: &str,
+) -> Result<(String, String), Problem> {
+    let (text, row) = new_token(grant, now)?;
+    let id = row.id.clone();
+    s.node.registry.create_token(row, actor).await?;
+    Ok((text, id))
 }
 
 /// Authenticates the `Authorization: Bearer` header against the store.

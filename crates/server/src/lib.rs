@@ -9,14 +9,17 @@
 //! * [`conn`] — the connection cap and idle timeout; [`refusals`] — refused RFC 3161 queries
 //!   counted and audited once per period;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
-//! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
-//!   [`agent`] — challenging seals that expose a network transport;
+//! * [`attestation`] — every recorded answer's metrics and telemetry around the registry's
+//!   attestation operation; [`scheduler`] — clock validation, attestation cadence, lapsed
+//!   evidence, re-enrollment expiry; [`agent`] — challenging seals that expose a network
+//!   transport;
 //! * [`metrics`] — Prometheus metrics; [`telemetry`] — structured logs with seed 001's
 //!   telemetry field names; [`config`] — the configuration file.
 #![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod app;
+pub mod attestation;
 pub mod auth;
 pub mod config;
 pub mod conn;

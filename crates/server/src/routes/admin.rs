@@ -1,13 +1,11 @@
 //! Administration: policy, API tokens, the Enrollment Authority key.
 
 use super::registry::Empty;
-use crate::auth::{Role, new_token, require};
+use crate::auth::{Role, TokenGrant, issue_token, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
 use crate::problem::Problem;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use cphar_protocol::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -111,7 +109,7 @@ pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResu
         verifier_did,
         expires: Some(expires),
     };
-    let (text, id) = issue_token_record(&s, &grant, now, &c.subject).await?;
+    let (text, id) = issue_token(&s, &grant, now, &c.subject).await?;
     created(json!({
         "id": id,
         "token": text,
@@ -163,31 +161,6 @@ fn default_verifier_did(host: &str, subject: &str) -> Result<String, Problem> {
             "give verifierDid: the subject cannot name a DID",
         ))
     }
-}
-
-/// What a new token grants.
-pub struct TokenGrant<'a> {
-    /// Its role.
-    pub role: Role,
-    /// The identity it acts as.
-    pub subject: &'a str,
-    /// For a verifier token, the DID it acts for.
-    pub verifier_did: Option<String>,
-    /// When it expires (`None`: never).
-    pub expires: Option<Timestamp>,
-}
-
-/// Creates a token and records it in the audit log; returns (token text, id).
-pub async fn issue_token_record(
-    s: &AppState,
-    grant: &TokenGrant<'_>,
-    now: Timestamp,
-    actor: &str,
-) -> Result<(String, String), Problem> {
-    let (text, row) = new_token(grant, now)?;
-    let id = row.id.clone();
-    s.node.registry.create_token(row, actor).await?;
-    Ok((text, id))
 }
 
 /// `DELETE /tokens/{id}` (admin).

@@ -7,11 +7,10 @@
 use crate::auth::{Caller, Role, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
 use crate::problem::Problem;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use cphar_protocol::{Bal, Timestamp};
-use cphar_registry::attest::{Answer, AttestationRecord, ChallengeOrder, IssuedChallenge};
+use cphar_protocol::Bal;
+use cphar_registry::attest::{Answer, ChallengeOrder, IssuedChallenge};
 use serde::Deserialize;
 
 use super::{ApiResult, S, created, ok};
@@ -77,44 +76,10 @@ pub async fn answer_challenge(
     s.limit(&s.credential_limiter, &c.token_id, received)?;
     // Checked before the challenge is spent: a 429 leaves it usable.
     s.limit(&s.verifier_limiter, verifier, received)?;
-    let record = record_answer(&s, &id, Answer::Response(&body), &c.subject, received).await?;
+    let record =
+        crate::attestation::record_answer(&s, &id, Answer::Response(&body), &c.subject, received)
+            .await?;
     ok(record.to_json())
-}
-
-/// Records an answer (or the seal's silence) through the registry, with its metrics and
-/// telemetry. Shared by the verifier route and the seal-agent scheduler.
-pub async fn record_answer(
-    s: &AppState,
-    id: &str,
-    answer: Answer<'_>,
-    actor: &str,
-    received: Timestamp,
-) -> Result<AttestationRecord, Problem> {
-    let record = s
-        .node
-        .registry
-        .answer_challenge(id, answer, actor, received, &s.attestation)
-        .await
-        .inspect_err(|e| s.metrics.decision("verification", e.code()))?;
-    s.metrics
-        .decision("verification", record.outcome.result.as_str());
-    if let Some(p) = &record.policy {
-        s.metrics.decision("policy", &p.reason_code);
-    }
-    crate::telemetry::attestation_decision(
-        record.seal.as_ref().map(|x| x.uid.as_str()),
-        record.seal.as_ref().map(|x| x.certificate.serial.as_str()),
-        &record.lot_id,
-        record.decision.as_str(),
-        record.reason_code(),
-        record.policy.as_ref().map(|p| p.policy_id.as_str()),
-        record
-            .policy
-            .as_ref()
-            .and_then(|p| p.matched_rule_id.as_deref()),
-        id,
-    );
-    Ok(record)
 }
 
 /// The verifier DID bound to the caller's token.
