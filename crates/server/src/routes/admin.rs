@@ -126,9 +126,9 @@ pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResu
 /// (written to the data directory at the first start) does not.
 pub fn token_expiry(
     config: &crate::config::ServerConfig,
-    now: Timestamp,
+    now: cphar_protocol::Timestamp,
     expires_in_seconds: Option<u64>,
-) -> Result<Timestamp, Problem> {
+) -> Result<cphar_protocol::Timestamp, Problem> {
     let max = config.token_max_lifetime_seconds.max(1);
     let secs =
         expires_in_seconds.unwrap_or_else(|| config.token_default_lifetime_seconds.clamp(1, max));
