@@ -1,7 +1,8 @@
 //! Offline verification of an audit log export (JSON Lines). Checks, for every entry: strict
 //! I-JSON and the six members; gapless order; the SHA-384 chain; the epoch that signed it; its
-//! P-384 signature; and for epoch entries the identity countersignature. Reports the first bad
-//! `sequenceNumber` and why.
+//! P-384 signature; for epoch entries the identity countersignature; and that timestamps never
+//! go backwards (beyond [`MAX_BACKWARDS`], the slack of concurrent writers and servers). Reports
+//! the first bad `sequenceNumber` and why.
 //!
 //! Parsing, hashing and signature checks run in parallel over all cores; only the final
 //! order and chain comparison (a few integer and string compares per entry) is sequential.
@@ -12,6 +13,12 @@ use cphar_crypto::{Algorithm, Jwk, VerifyingKey};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+
+/// How far an entry's timestamp may lie before the latest earlier one. Entries are dated
+/// when they are decided and sealed in commit order, so concurrent writers (and several
+/// servers, whose clocks agree within their tolerance) may commit a few milliseconds out of
+/// time order; a larger step back is a clock set back or a tampered log.
+pub const MAX_BACKWARDS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why an export failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +45,8 @@ pub enum FailureReason {
     FirstEntryNotEpoch,
     /// The export is empty.
     Empty,
+    /// An entry's timestamp is earlier than an earlier entry's by more than [`MAX_BACKWARDS`].
+    TimestampBackwards,
 }
 
 impl FailureReason {
@@ -55,6 +64,7 @@ impl FailureReason {
             FailureReason::IdentityMismatch => "identity_mismatch",
             FailureReason::FirstEntryNotEpoch => "first_entry_not_epoch",
             FailureReason::Empty => "empty_log",
+            FailureReason::TimestampBackwards => "timestamp_backwards",
         }
     }
 }
@@ -100,6 +110,8 @@ pub struct Report {
 /// What the parallel pass learns about one entry.
 struct Facts {
     sequence: u64,
+    /// `timestamp`, Unix nanoseconds.
+    time: i128,
     previous_hash: String,
     hash: String,
 }
@@ -203,6 +215,8 @@ pub fn verify_entries(lines: &[&[u8]], identity: Option<&VerifyingKey>) -> Resul
     let mut seen = std::collections::HashSet::new();
     let mut previous = GENESIS_HASH.to_owned();
     let mut head = String::new();
+    let slack = i128::try_from(MAX_BACKWARDS.as_nanos()).unwrap_or(i128::MAX);
+    let mut latest: Option<(i128, u64)> = None;
     for (position, result) in all.iter().enumerate() {
         let expected = position as u64;
         let facts = match result {
@@ -247,6 +261,22 @@ pub fn verify_entries(lines: &[&[u8]], identity: Option<&VerifyingKey>) -> Resul
             });
             break;
         }
+        if let Some((time, at)) = latest
+            && facts.time < time.saturating_sub(slack)
+        {
+            failures.push(Failure {
+                sequence_number: expected,
+                reason: FailureReason::TimestampBackwards,
+                message: format!(
+                    "timestamp is {} ms earlier than entry {at}'s",
+                    (time - facts.time) / 1_000_000
+                ),
+            });
+            break;
+        }
+        if latest.is_none_or(|(time, _)| facts.time > time) {
+            latest = Some((facts.time, facts.sequence));
+        }
         previous.clone_from(&facts.hash);
         head.clone_from(&facts.hash);
     }
@@ -279,6 +309,7 @@ fn malformed(message: impl Into<String>) -> Problem {
 struct Parsed {
     value: Map<String, Value>,
     sequence: u64,
+    time: i128,
     event_type: String,
     previous_hash: String,
     signature: Vec<u8>,
@@ -308,8 +339,9 @@ fn parse_entry(line: &[u8]) -> Result<Parsed, Problem> {
         .get("timestamp")
         .and_then(Value::as_str)
         .ok_or_else(|| malformed("timestamp"))?;
-    cphar_protocol::Timestamp::parse(timestamp)
-        .map_err(|_| malformed("timestamp is not RFC 3339 UTC"))?;
+    let time = cphar_protocol::Timestamp::parse(timestamp)
+        .map_err(|_| malformed("timestamp is not RFC 3339 UTC"))?
+        .unix_nanos();
     let event_type = value
         .get("eventType")
         .and_then(Value::as_str)
@@ -338,6 +370,7 @@ fn parse_entry(line: &[u8]) -> Result<Parsed, Problem> {
     Ok(Parsed {
         value,
         sequence,
+        time,
         event_type,
         previous_hash,
         signature,
@@ -442,6 +475,7 @@ fn check_entry(
         .map_err(|e| fail(malformed(e.to_string())))?;
     Ok(Facts {
         sequence: parsed.sequence,
+        time: parsed.time,
         previous_hash: parsed.previous_hash,
         hash: chain_hash(&canonical),
     })

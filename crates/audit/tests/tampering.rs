@@ -237,3 +237,58 @@ fn garbage_lines_are_malformed() {
         FailureReason::Empty
     );
 }
+
+/// A validly signed and chained log whose entry times are `times` (entry 0 is the epoch).
+fn dated(times: &[&str]) -> Vec<String> {
+    let identity = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let audit = SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap();
+    let (genesis, signer) = open_epoch(
+        Box::new(audit),
+        &identity,
+        0,
+        GENESIS_HASH,
+        &start(times[0]),
+    )
+    .unwrap();
+    let mut lines = vec![String::from_utf8(genesis.canonical).unwrap()];
+    let mut prev = genesis.hash;
+    for (seq, t) in times.iter().enumerate().skip(1) {
+        let t = Timestamp::parse(t).unwrap();
+        let e = signer
+            .seal(seq as u64, t, "x", data(seq as u64), &prev)
+            .unwrap();
+        prev = e.hash.clone();
+        lines.push(String::from_utf8(e.canonical).unwrap());
+    }
+    lines
+}
+
+#[test]
+fn timestamps_going_backwards_are_caught() {
+    // An insider with the audit key (or a clock set back) dates entry 3 an hour early; the
+    // chain and every signature are intact.
+    let lines = dated(&[
+        "2026-11-23T10:00:00Z",
+        "2026-11-23T10:00:01Z",
+        "2026-11-23T10:00:02Z",
+        "2026-11-23T09:00:02Z",
+        "2026-11-23T10:00:03Z",
+    ]);
+    fails_at(&lines, 3, FailureReason::TimestampBackwards);
+    // Behind the latest earlier entry, not only the previous one.
+    let lines = dated(&[
+        "2026-11-23T10:00:00Z",
+        "2026-11-23T10:05:00Z",
+        "2026-11-23T10:04:59.5Z",
+        "2026-11-23T10:01:00Z",
+    ]);
+    fails_at(&lines, 3, FailureReason::TimestampBackwards);
+    // Concurrent writers commit slightly out of time order: within the slack, accepted.
+    let lines = dated(&[
+        "2026-11-23T10:00:00Z",
+        "2026-11-23T10:00:01.300Z",
+        "2026-11-23T10:00:01.100Z",
+        "2026-11-23T10:00:02Z",
+    ]);
+    verify_export(&export(&lines), None).unwrap();
+}

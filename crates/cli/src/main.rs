@@ -39,7 +39,7 @@ enum Command {
     /// Operate the registry directly on its database.
     Registry(cmd::registry::Args),
     /// Run the HTTP service (API, verifier, TSA, audit log).
-    Serve(cmd::serve::Args),
+    Serve(Box<cmd::serve::Args>),
     /// RFC 3161 timestamps: make requests, verify replies.
     #[command(subcommand)]
     Ts(cmd::ts::Command),
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         Command::Challenge(args) => cmd::challenge::run(args),
         Command::Audit(c) => cmd::audit::run(c),
         Command::Registry(args) => cmd::registry::run(args),
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
         Command::Seal(c) => cmd::seal::run(c),
         Command::Ts(c) => cmd::ts::run(c),
         Command::Bench(c) => cmd::bench::run(c),

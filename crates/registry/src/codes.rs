@@ -53,6 +53,11 @@ cphar_protocol::wire_enum! {
         ChallengeUsedOrExpired => "challenge_used_or_expired",
         /// A policy version not above every version of its id ever in force (anti-rollback).
         PolicyVersionNotNewer => "policy_version_not_newer",
-
+        /// A lot id outside the identifier grammar ([`crate::ident`]), e.g. `.` or `..`.
+        InvalidLotId => "invalid_lot_id",
+        /// A seal UID outside the identifier grammar ([`crate::ident`]).
+        InvalidSealUid => "invalid_seal_uid",
+        /// A subject (actor name) outside the identifier grammar ([`crate::ident`]).
+        InvalidSubject => "invalid_subject",
     }
 }

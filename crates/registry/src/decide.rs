@@ -107,7 +107,7 @@ pub struct Existing<'a> {
 /// Checks the members of a registration that need no outside data; returns the parsed key
 /// and BAL.
 pub fn check_registration(cmd: &RegisterSeal) -> Result<(Jwk, Bal), Refusal> {
-    check_identifier("device uid", &cmd.uid)?;
+    crate::ident::check_seal_uid(&cmd.uid)?;
     check_identifier("vendor", &cmd.vendor)?;
     check_text("device type", &cmd.device_type, 128)?;
     check_text("hardware revision", &cmd.hardware_revision, 64)?;
@@ -286,6 +286,7 @@ pub fn inspect(
     ctx: Ctx<'_>,
 ) -> Result<ChangeSet, Refusal> {
     check_lot_id(&cmd.lot_id)?;
+    crate::ident::check_seal_uid(&cmd.seal_uid)?;
     check_text("commodity", &cmd.commodity, 128)?;
     cmd.quantity.validate()?;
     check_text("grade", &cmd.grade, 64)?;

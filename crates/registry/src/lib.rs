@@ -1,6 +1,7 @@
 //! The CPHAR registry: the system of record for seals, lots and bindings.
 //!
 //! * [`seal`] and [`binding`] — the two lifecycles (seed 000, seed 002 §7) and their mapping;
+//! * [`ident`] — the identifier grammar (lot ids, seal UIDs, subjects), defined once;
 //! * [`model`] — stored records and **the** active reserve set rule ([`in_active_reserve`]);
 //! * [`decide`] — pure decisions: records + command → [`ChangeSet`] or [`Refusal`];
 //! * [`bea`] — Binding Enrollment Attestations (VC, `eddsa-jcs-2022`);
@@ -16,6 +17,7 @@ pub mod decide;
 pub mod did;
 mod error;
 pub mod event;
+pub mod ident;
 pub mod model;
 pub mod policy;
 pub mod seal;

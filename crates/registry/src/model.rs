@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// Tamper-evidence carrier of a seal (seed 002 §4.2.2 step 6, all BALs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TamperEvidence {
     /// Carrier class, e.g. `"bolt-seal"`, `"label"`.
     pub carrier_class: String,
@@ -94,6 +94,7 @@ fn is_zero(n: &u32) -> bool {
 
 /// A quantity with its unit. The amount is a decimal string: never a float.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Quantity {
     /// Decimal amount, e.g. `"400.000"`.
     pub amount: String,
@@ -123,7 +124,7 @@ impl Quantity {
 
 /// Evidence of an inspection: a content hash and where to find it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Evidence {
     /// `sha256:<64 hex>` or `sha384:<96 hex>` of the evidence bundle.
     pub hash: String,
@@ -408,22 +409,9 @@ pub fn in_active_reserve(
         && lapse.is_none()
 }
 
-/// Lot ids become part of a DID and a URL path: a conservative alphabet.
-pub fn check_lot_id(id: &str) -> Result<(), Refusal> {
-    if id.is_empty()
-        || id.len() > 64
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        return Err(invalid(format!(
-            "lot id {id:?} must be 1-64 characters of [A-Za-z0-9._-]"
-        )));
-    }
-    Ok(())
-}
+pub use crate::ident::check_lot_id;
 
-/// Identifiers (device UIDs, units, vendor ids, actions): printable ASCII without spaces.
+/// Other identifiers (units, vendor ids, container ids, actions): printable ASCII without spaces.
 pub fn check_identifier(what: &str, value: &str) -> Result<(), Refusal> {
     if value.is_empty() || value.len() > 128 || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid(format!(

@@ -130,6 +130,8 @@ impl<S: Store> Registry<S> {
     }
 
     pub(crate) fn ctx<'a>(&self, actor: &'a str) -> Result<Ctx<'a>, Refusal> {
+        // One spelling per person: separation of duties compares actors as strings.
+        crate::ident::check_actor(actor)?;
         Ok(Ctx {
             actor,
             now: self.clock.now()?,
@@ -429,6 +431,7 @@ impl<S: Store> Registry<S> {
         row: TokenRow,
         actor: &str,
     ) -> Result<Vec<u64>, RegistryError> {
+        crate::ident::check_subject(&row.subject)?;
         Ok(self
             .store
             .apply(service_event::create_token(row, self.ctx(actor)?))

@@ -146,10 +146,9 @@ pub async fn attest_due(s: &Arc<AppState>) -> Result<(u64, u64), Problem> {
             for seal in page {
                 let due = seal.last_attested_at.is_none_or(|t| now.since(t) >= half);
                 if let (true, Some(endpoint), Some(lot)) = (due, seal.endpoint, seal.lot_id) {
-                    let permit = Arc::clone(&permits)
-                        .acquire_owned()
-                        .await
-                        .map_err(|e| Problem::unavailable(crate::problem::ApiCode::ShuttingDown, e))?;
+                    let permit = Arc::clone(&permits).acquire_owned().await.map_err(|e| {
+                        Problem::unavailable(crate::problem::ApiCode::ShuttingDown, e)
+                    })?;
                     let s = Arc::clone(s);
                     tasks.spawn(async move {
                         let result = attest_remote(&s, &lot, &endpoint).await;

@@ -7,18 +7,18 @@ use crate::routes as r;
 use crate::state::AppState;
 use crate::tsa::TsaService;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The API router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/health", get(r::public::health))
-        .route("/ready", get(r::public::ready))
+    // Routes anyone may call, limited per client address (`anonymous_rate_limit`). Liveness
+    // and readiness probes are left out: they read nothing and must answer under a flood.
+    let anonymous = Router::new()
         .route("/metrics", get(r::public::metrics))
         .route("/openapi.json", get(r::public::openapi))
         .route("/.well-known/did.json", get(r::public::registry_did))
@@ -32,6 +32,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit/consistency", get(r::audit::audit_consistency))
         .route("/tsa/certificate", get(r::public::tsa_certificate))
         .route("/tsa", post(r::public::tsa))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            limit_anonymous,
+        ));
+    Router::new()
+        .route("/health", get(r::public::health))
+        .route("/ready", get(r::public::ready))
+        .merge(anonymous)
         .route("/seals", post(r::registry::register_seal))
         .route("/seals/{uid}", get(r::registry::get_seal))
         .route("/inspections", post(r::registry::inspect))
@@ -74,12 +82,61 @@ async fn method_not_allowed() -> crate::problem::Problem {
     )
 }
 
+/// The rate-limit key of a client: its IPv4 address, or the /64 prefix of its IPv6 address
+/// (one host can use a whole /64).
+fn client_key(peer: Option<SocketAddr>) -> String {
+    match peer.map(|p| p.ip().to_canonical()) {
+        Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let prefix: Vec<String> = s.iter().take(4).map(|x| format!("{x:x}")).collect();
+            format!("{}::/64", prefix.join(":"))
+        }
+        // Only in-process callers without a socket (none in `serve`).
+        None => "local".to_owned(),
+    }
+}
+
+async fn limit_anonymous(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    // The limiter needs no trusted time: the clock's reading works out of tolerance too.
+    let now = s
+        .node
+        .clock
+        .now()
+        .unwrap_or_else(|_| cphar_protocol::Timestamp::now_utc());
+    if let Err(e) = s
+        .anonymous_limiter
+        .check(&client_key(peer), now)
+        .map_err(|e| {
+            s.metrics.decision("anonymous_rate_limit", e.code());
+            let millis = u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(1000);
+            let secs = millis.div_ceil(1000).max(1);
+            let mut p = crate::problem::Problem::new(
+                crate::problem::ApiCode::RateLimited,
+                format!("too many requests from this address; retry after {secs} s"),
+            );
+            p.retry_after = Some(secs);
+            p
+        })
+    {
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
 async fn count_requests(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let response = next.run(req).await;
+    s.metrics
+        .connections_open
+        .set(i64::try_from(s.connections.open()).unwrap_or(i64::MAX));
     if let Some(code) = response.extensions().get::<crate::problem::ReasonCode>() {
         crate::telemetry::refusal(&route, &code.0, response.status().as_u16());
     }
@@ -163,7 +220,9 @@ pub async fn serve(
     bound: tokio::sync::oneshot::Sender<SocketAddr>,
 ) -> Result<(), String> {
     let config = state.config.clone();
-    let app = router(Arc::clone(&state)).into_make_service();
+    let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
+    let acceptor = crate::conn::LimitAcceptor::new(Arc::clone(&state.connections));
+    let header_timeout = std::time::Duration::from_millis(config.header_read_timeout_ms.max(1));
     let handle = axum_server::Handle::new();
     let graceful = handle.clone();
     tokio::spawn(async move {
@@ -177,29 +236,46 @@ pub async fn serve(
     let _ = bound.send(addr);
     let maintenance = tokio::spawn(crate::scheduler::run(Arc::clone(&state)));
     let attestations = tokio::spawn(crate::scheduler::run_attestations(Arc::clone(&state)));
+    let refusals = tokio::spawn(crate::refusals::run(Arc::clone(&state)));
     let result = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| format!("TLS configuration: {e}"))?;
-            axum_server::from_tcp_rustls(listener, tls)
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .handshake_timeout(header_timeout)
+                .acceptor(acceptor);
+            let mut server = axum_server::from_tcp(listener)
                 .map_err(|e| e.to_string())?
-                .handle(handle)
-                .serve(app)
-                .await
+                .acceptor(tls)
+                .first_request_timeout(header_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            server.handle(handle).serve(app).await
         }
         (None, None) => {
-            axum_server::from_tcp(listener)
+            let mut server = axum_server::from_tcp(listener)
                 .map_err(|e| e.to_string())?
-                .handle(handle)
-                .serve(app)
-                .await
+                .acceptor(acceptor)
+                .first_request_timeout(header_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            server.handle(handle).serve(app).await
         }
         _ => return Err("tls_cert and tls_key go together".into()),
     };
     maintenance.abort();
     attestations.abort();
+    refusals.abort();
+    // What was refused since the last period still reaches the log.
+    if crate::refusals::flush(&state).await.is_err() {
+        state.metrics.audit_write_failures.inc();
+    }
     state.node.close().await;
     result.map_err(|e| e.to_string())
 }

@@ -57,6 +57,22 @@ pub struct ServerConfig {
     pub tsa_chain: Option<PathBuf>,
     /// Trusted clock drift tolerance, milliseconds.
     pub clock_tolerance_ms: u64,
+    /// Requests per window per client address on the unauthenticated routes (all public
+    /// routes but `/health` and `/ready`, notably `POST /tsa`).
+    pub anonymous_rate_limit: u32,
+    /// Window of `anonymous_rate_limit`, seconds.
+    pub anonymous_rate_window_seconds: u64,
+    /// Most connections open at once; a connection beyond it is closed at once.
+    pub max_connections: usize,
+    /// A client must send a complete request head within this time (the first request of a
+    /// connection included), milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// A connection on which nothing is read or written for this long is closed, seconds.
+    pub idle_timeout_seconds: u64,
+    /// API tokens created without `expiresInSeconds` expire after this long, seconds.
+    pub token_default_lifetime_seconds: u64,
+    /// Longest lifetime `POST /tokens` accepts, seconds.
+    pub token_max_lifetime_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +101,13 @@ impl Default for ServerConfig {
             tsa_key: None,
             tsa_chain: None,
             clock_tolerance_ms: 100,
+            anonymous_rate_limit: 600,
+            anonymous_rate_window_seconds: 60,
+            max_connections: 1024,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_seconds: 60,
+            token_default_lifetime_seconds: 90 * 86_400,
+            token_max_lifetime_seconds: 365 * 86_400,
         }
     }
 }

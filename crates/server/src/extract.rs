@@ -146,3 +146,38 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Arc<AppState>> for ApiPath<T> 
             .map_err(|e| Problem::new(ApiCode::InvalidPath, e.body_text()))
     }
 }
+
+/// A position or version number taken from a query or path: 0 ..= 2^63 − 1, the range the
+/// stores keep (a larger number is refused as `invalid_query` / `invalid_path`, a 400, rather
+/// than reaching the store and failing there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "u64")]
+pub struct Position(u64);
+
+impl schemars::JsonSchema for Position {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Position")
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "integer", "minimum": 0, "maximum": i64::MAX})
+    }
+}
+
+impl Position {
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl TryFrom<u64> for Position {
+    type Error = String;
+
+    fn try_from(n: u64) -> Result<Self, String> {
+        if i64::try_from(n).is_ok() {
+            Ok(Position(n))
+        } else {
+            Err(format!("{n} is beyond the largest position, {}", i64::MAX))
+        }
+    }
+}

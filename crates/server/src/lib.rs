@@ -7,6 +7,8 @@
 //!   [`routes`] the handlers, [`auth`] roles and tokens, [`extract`] strict request parsing,
 //!   [`problem`] RFC 9457 errors, [`openapi`] the API document from the types in [`schema`],
 //!   [`access`] who reads what;
+//! * [`conn`] — the connection cap and idle timeout; [`refusals`] — refused RFC 3161 queries
+//!   counted and audited once per period;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
 //! * [`attestation`] — every recorded answer's metrics and telemetry around the registry's
 //!   attestation operation; [`scheduler`] — clock validation, attestation cadence, lapsed
@@ -22,11 +24,13 @@ pub mod app;
 pub mod attestation;
 pub mod auth;
 pub mod config;
+pub mod conn;
 pub mod extract;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
 pub mod problem;
+pub mod refusals;
 pub mod routes;
 pub mod scheduler;
 pub mod schema;

@@ -39,6 +39,12 @@ pub struct Metrics {
     pub attestation_latency: Histogram,
     /// Audit log entries.
     pub audit_log_size: Gauge,
+    /// Connections open (set when rendered).
+    pub connections_open: Gauge,
+    /// Connections closed at once because `max_connections` were open.
+    pub connections_refused: Counter,
+    /// Audit writes that failed (retried, never dropped).
+    pub audit_write_failures: Counter,
 }
 
 impl Metrics {
@@ -51,6 +57,9 @@ impl Metrics {
             0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ]);
         let audit_log_size = Gauge::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
+        let audit_write_failures = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -71,12 +80,30 @@ impl Metrics {
             "Entries in the audit log",
             audit_log_size.clone(),
         );
+        registry.register(
+            "connections_open",
+            "Connections open",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because the connection cap was reached",
+            connections_refused.clone(),
+        );
+        registry.register(
+            "audit_write_failures",
+            "Audit log writes that failed (retried; /ready fails while one is pending)",
+            audit_write_failures.clone(),
+        );
         Metrics {
             registry,
             requests,
             decisions,
             attestation_latency,
             audit_log_size,
+            connections_open,
+            connections_refused,
+            audit_write_failures,
         }
     }
 

@@ -86,6 +86,9 @@ pub enum StartError {
     /// The database.
     #[error("database: {0}")]
     Store(String),
+    /// The clock reads earlier than the last audited time, beyond the tolerance.
+    #[error("{0}")]
+    ClockBehindLog(String),
 }
 
 impl StartError {
@@ -95,6 +98,7 @@ impl StartError {
             StartError::SelfTest { code, .. } => code,
             StartError::Config(_) => "configuration_error",
             StartError::Store(_) => "storage_error",
+            StartError::ClockBehindLog(_) => "clock_behind_audit_log",
         }
     }
 }
@@ -138,6 +142,8 @@ impl Node {
         };
         let self_tests = run_power_on_self_tests(&options);
         if let Err(e) = module.complete_self_tests(&self_tests) {
+            // No epoch, no audit key: the failure is recorded by the next healthy start.
+            leave_module_error_marker(&config.data_dir, &module.status().to_json());
             return Err(StartError::SelfTest {
                 code: e.reason_code(),
                 detail: e.to_string(),
@@ -151,23 +157,22 @@ impl Node {
             None => AnyStore::open_data_dir(&config.data_dir).await,
         }
         .map_err(|e| StartError::Store(e.to_string()))?;
+        check_clock_against_log(&store, &clock, config.clock.tolerance).await?;
         let identity = load_key(
             &config.data_dir.join(IDENTITY_KEY_FILE),
             config.create_keys && config.writable,
         )?
         .map(Arc::new);
 
-        // Every audit signature first asks the module and the clock.
+        // Every audit signature first asks the module. The clock is asked by everything that
+        // decides or dates something new (registry decisions, timestamps, checkpoints); a
+        // service fact that carries its own time, such as the clock breaching its tolerance,
+        // must still reach the log while the clock is out of tolerance.
         let guard_module = module.clone();
-        let guard_clock = Arc::clone(&clock);
         store.set_signing_guard(Arc::new(move || {
             guard_module
                 .ensure_operational()
-                .map_err(|e| format!("{}: {e}", e.reason_code()))?;
-            guard_clock
-                .now_for_signing()
-                .map(drop)
-                .map_err(|e| format!("clock_out_of_tolerance: {e}"))
+                .map_err(|e| format!("{}: {e}", e.reason_code()))
         }));
 
         let epoch = if config.writable {
@@ -206,6 +211,9 @@ impl Node {
             vendors,
             Arc::new(TrustedRegistryClock(Arc::clone(&clock))),
         );
+        if epoch.is_some() {
+            record_module_error_marker(&registry, &clock, &config).await?;
+        }
         let ea_key = load_key(
             &config.data_dir.join(EA_KEY_FILE),
             config.create_keys && config.writable,
@@ -233,6 +241,100 @@ impl Node {
     pub async fn close(&self) {
         self.registry.store().close().await;
     }
+}
+
+/// The marker a process in its error state leaves in the data directory (it can sign
+/// nothing, so it cannot write the audit log itself).
+pub const MODULE_ERROR_FILE: &str = "module-error.json";
+
+/// Leaves (or replaces) the error-state marker: `{"at", "status"}` with the module status.
+/// Best effort: a data directory that cannot be written is reported on stderr by the caller's
+/// error anyway.
+pub fn leave_module_error_marker(data_dir: &Path, status: &serde_json::Value) {
+    let at = Timestamp::now_utc().to_string();
+    let marker = serde_json::json!({"at": at, "status": status});
+    if let Err(e) = std::fs::write(data_dir.join(MODULE_ERROR_FILE), marker.to_string()) {
+        tracing::warn!(target: "cphar::integrity", error = %e, "cannot leave the module error marker");
+    }
+}
+
+/// The first healthy start after an error state records it as `module_error` (dated when it
+/// happened, reason code from the failed test), then removes the marker. A marker that cannot
+/// be recorded stops the start: the error would otherwise fall out of the log.
+async fn record_module_error_marker(
+    registry: &Registry<AnyStore>,
+    clock: &TrustedClock,
+    config: &NodeConfig,
+) -> Result<(), StartError> {
+    let path = config.data_dir.join(MODULE_ERROR_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let marker: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(
+        |_| serde_json::json!({"status": {"reasonCode": "unreadable_marker", "detail": text}}),
+    );
+    let at = marker
+        .get("at")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| Timestamp::parse(t).ok());
+    let status = marker.get("status").cloned().unwrap_or_default();
+    let reason_code = status
+        .get("reasonCode")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("module_error")
+        .to_owned();
+    let now = clock
+        .now_for_signing()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    // Dated when recorded (the log's timestamps never go backwards); when it happened is in
+    // the data.
+    let fact = cphar_registry::ServiceEvent::ModuleError {
+        at: now,
+        reason_code,
+        data: serde_json::json!({"status": status, "occurredAt": at.map(|t| t.to_string())}),
+    };
+    registry
+        .record(&[fact], &config.actor)
+        .await
+        .map_err(|e| StartError::Store(format!("cannot record the module error marker: {e}")))?;
+    std::fs::remove_file(&path)
+        .map_err(|e| StartError::Config(format!("cannot remove {}: {e}", path.display())))
+}
+
+/// The last audited time survives restarts: a clock that reads earlier than the newest audit
+/// entry's timestamp by more than the tolerance is refused at start-up (seed 003: time never
+/// goes backwards in the log), with both readings in the message.
+async fn check_clock_against_log(
+    store: &AnyStore,
+    clock: &TrustedClock,
+    tolerance: std::time::Duration,
+) -> Result<(), StartError> {
+    let store_error = |e: cphar_registry::StoreError| StartError::Store(e.to_string());
+    let (size, _) = store.audit_head().await.map_err(store_error)?;
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(());
+    };
+    let entries = store.audit_entries(last, 1).await.map_err(store_error)?;
+    let Some((_, line)) = entries.first() else {
+        return Ok(());
+    };
+    let last_time = serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("timestamp")?.as_str().map(str::to_owned))
+        .and_then(|t| Timestamp::parse(&t).ok())
+        .ok_or_else(|| {
+            StartError::Store(format!("audit entry {last} has no readable timestamp"))
+        })?;
+    let now = clock.now_nanos();
+    let tolerance = i128::try_from(tolerance.as_nanos()).unwrap_or(i128::MAX);
+    if now.saturating_add(tolerance) < last_time.unix_nanos() {
+        let reading =
+            Timestamp::from_unix_nanos(now).map_or_else(|| now.to_string(), |t| t.to_string());
+        return Err(StartError::ClockBehindLog(format!(
+            "the clock reads {reading}, earlier than the last audited time {last_time}              (entry {last}) by more than the tolerance: fix the system clock before starting"
+        )));
+    }
+    Ok(())
 }
 
 /// The audit key of this epoch: non-extractable in a PKCS#11 token when one is configured
@@ -349,4 +451,51 @@ fn load_vendors(config: &NodeConfig) -> Result<VendorRegistry, StartError> {
             path.display()
         ))
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use cphar_integrity::clock::ManualTimeSource;
+
+    fn clock_at(wall: i128) -> TrustedClock {
+        TrustedClock::new(
+            Arc::new(ManualTimeSource::new(wall, 1)),
+            ClockConfig::default(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_clock_behind_the_last_audited_time_is_refused_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        // A first start writes the epoch entry at the system's time.
+        Node::start(NodeConfig::new(dir.path(), "registry.test"))
+            .await
+            .unwrap()
+            .close()
+            .await;
+        let store = AnyStore::open_data_dir(dir.path()).await.unwrap();
+        let now = Timestamp::now_utc().unix_nanos();
+        let tolerance = ClockConfig::default().tolerance;
+        // An hour behind: refused, with both readings.
+        let err = check_clock_against_log(&store, &clock_at(now - 3_600_000_000_000), tolerance)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "clock_behind_audit_log");
+        assert!(
+            err.to_string()
+                .contains("earlier than the last audited time"),
+            "{err}"
+        );
+        // Now, or ahead: fine.
+        check_clock_against_log(&store, &clock_at(now), tolerance)
+            .await
+            .unwrap();
+        check_clock_against_log(&store, &clock_at(now + 3_600_000_000_000), tolerance)
+            .await
+            .unwrap();
+        store.close().await;
+    }
 }

@@ -67,6 +67,10 @@ cphar_protocol::wire_enum! {
         SigningRefused => "signing_refused",
         /// The database failed.
         StorageError => "storage_error",
+        /// A token lifetime of zero or beyond the configured maximum.
+        InvalidTokenLifetime => "invalid_token_lifetime",
+        /// An audit record waits for a failed write to be retried: not ready.
+        AuditWritePending => "audit_write_pending",
         /// The server is stopping: background work was cancelled.
         ShuttingDown => "shutting_down",
     }
@@ -82,7 +86,9 @@ impl ApiCode {
             ApiCode::MalformedJson | ApiCode::InvalidQuery | ApiCode::InvalidPath => {
                 StatusCode::BAD_REQUEST
             }
-            ApiCode::InvalidInput | ApiCode::InvalidPolicy => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiCode::InvalidInput | ApiCode::InvalidPolicy | ApiCode::InvalidTokenLifetime => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiCode::NoSuchRoute | ApiCode::NoSuchEntry | ApiCode::NoPolicy => {
@@ -98,6 +104,7 @@ impl ApiCode {
             | ApiCode::KeyStorage
             | ApiCode::SigningRefused
             | ApiCode::StorageError
+            | ApiCode::AuditWritePending
             | ApiCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -115,6 +122,9 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         RefusalCode::InvalidInput
         | RefusalCode::BalRequirementUnmet
         | RefusalCode::ReasonNotAllowed
+        | RefusalCode::InvalidLotId
+        | RefusalCode::InvalidSealUid
+        | RefusalCode::InvalidSubject
         | RefusalCode::VendorAttestationRefused => StatusCode::UNPROCESSABLE_ENTITY,
         RefusalCode::ClockOutOfTolerance | RefusalCode::AuthorityUnavailable => {
             StatusCode::SERVICE_UNAVAILABLE

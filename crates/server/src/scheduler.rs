@@ -31,12 +31,26 @@ pub async fn run(state: Arc<AppState>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seconds: u64 = 0;
+    let mut error_marked = false;
     loop {
         ticker.tick().await;
         seconds += 1;
-        if state.node.clock.validation_due() {
-            record_clock_events(&state, state.node.clock.validate()).await;
+        // In its error state the process signs nothing, so it cannot write the log itself:
+        // it leaves a marker that the next healthy start records as `module_error`.
+        if !error_marked && state.node.module.ensure_operational().is_err() {
+            crate::node::leave_module_error_marker(
+                &state.node.config.data_dir,
+                &state.node.module.status().to_json(),
+            );
+            error_marked = true;
         }
+        let events = if state.node.clock.validation_due() {
+            state.node.clock.validate()
+        } else {
+            Vec::new()
+        };
+        // Also retries facts left by a failed write.
+        record_clock_events(&state, events).await;
         if state.now().is_err() {
             continue;
         }
@@ -103,11 +117,11 @@ fn report<T>(state: &AppState, job: &str, result: Result<T, impl std::fmt::Displ
     }
 }
 
-/// Appends the clock's events to the audit log.
-pub async fn record_clock_events(state: &AppState, events: Vec<ClockEvent>) {
-    if events.is_empty() {
-        return;
-    }
+/// Appends the clock's events to the audit log, after any fact still waiting from a failed
+/// write. A breach of the tolerance is recorded as it is detected, dated by the trusted
+/// reading at detection (the registry records facts that carry their own time while the clock
+/// is out of tolerance); a failed write is retried every tick, counted, and fails `/ready`.
+pub async fn record_clock_events(state: &AppState, events: Vec<ClockEvent>) -> bool {
     let facts: Vec<ServiceEvent> = events
         .iter()
         .map(|e| {
@@ -125,7 +139,7 @@ pub async fn record_clock_events(state: &AppState, events: Vec<ClockEvent>) {
             }
         })
         .collect();
-    let _ = state.node.registry.record(&facts, "registry").await;
+    state.record_facts(facts).await
 }
 
 /// Closes the cycle of every Attested seal not attested within the cadence.

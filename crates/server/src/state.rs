@@ -30,6 +30,15 @@ pub struct AppState {
     pub tokens: crate::auth::TokenCache,
     /// How the registry verifies answers and judges evidence (from the configuration).
     pub attestation: cphar_registry::attest::AttestationSettings,
+    /// Per client address, on the unauthenticated routes.
+    pub anonymous_limiter: RateLimiter,
+    /// Open connections and their limits.
+    pub connections: std::sync::Arc<crate::conn::ConnectionLimits>,
+    /// Refused RFC 3161 queries not yet in the audit log.
+    pub tsa_refusals: crate::refusals::RefusalTally,
+    /// Service facts whose audit write failed, retried in order by the maintenance loop;
+    /// `/ready` fails while any is waiting.
+    pub pending_audit: parking_lot::Mutex<Vec<cphar_registry::ServiceEvent>>,
 }
 
 impl AppState {
@@ -42,10 +51,27 @@ impl AppState {
             ),
             ..RateLimitConfig::default()
         };
+        let anonymous = RateLimitConfig {
+            limit: config.anonymous_rate_limit.max(1),
+            window: time::Duration::seconds(
+                i64::try_from(config.anonymous_rate_window_seconds.max(1)).unwrap_or(60),
+            ),
+            ..RateLimitConfig::default()
+        };
         let host = config.did_host();
+        let metrics = Metrics::new();
+        let connections = std::sync::Arc::new(crate::conn::ConnectionLimits::new(
+            config.max_connections,
+            std::time::Duration::from_secs(config.idle_timeout_seconds.max(1)),
+            metrics.connections_refused.clone(),
+        ));
         AppState {
             node,
-            metrics: Metrics::new(),
+            metrics,
+            anonymous_limiter: RateLimiter::new(anonymous),
+            connections,
+            tsa_refusals: crate::refusals::RefusalTally::default(),
+            pending_audit: parking_lot::Mutex::new(Vec::new()),
             verifier_limiter: RateLimiter::new(limits),
             credential_limiter: RateLimiter::new(limits),
             tsa,
@@ -64,6 +90,46 @@ impl AppState {
             p.retry_after = Some(1);
             p
         })
+    }
+
+    /// Records service facts in the audit log after any still waiting from a failed write,
+    /// in order. On failure they all stay queued (retried by the maintenance loop), the
+    /// failure is counted in `cphar_audit_write_failures_total` and `/ready` fails until
+    /// they are written: a fact is never dropped.
+    pub async fn record_facts(&self, facts: Vec<cphar_registry::ServiceEvent>) -> bool {
+        let batch: Vec<cphar_registry::ServiceEvent> = {
+            let mut pending = self.pending_audit.lock();
+            pending.extend(facts);
+            std::mem::take(&mut *pending)
+        };
+        if batch.is_empty() {
+            return true;
+        }
+        match self.node.registry.record(&batch, "registry").await {
+            Ok(_) => true,
+            Err(e) => {
+                self.metrics.audit_write_failures.inc();
+                tracing::warn!(target: "cphar::audit", error = %e, waiting = batch.len(), "audit write failed; will retry");
+                let mut pending = self.pending_audit.lock();
+                let newer = std::mem::replace(&mut *pending, batch);
+                pending.extend(newer);
+                false
+            }
+        }
+    }
+
+    /// 503 while service facts wait for a failed audit write to be retried.
+    pub fn ensure_audit_current(&self) -> Result<(), Problem> {
+        let waiting = self.pending_audit.lock().len();
+        if waiting == 0 {
+            return Ok(());
+        }
+        let mut p = Problem::new(
+            crate::problem::ApiCode::AuditWritePending,
+            format!("{waiting} audit record(s) wait for a failed write to be retried"),
+        );
+        p.retry_after = Some(1);
+        Err(p)
     }
 
     /// Refuses signing work in the module's error state.

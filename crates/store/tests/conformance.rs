@@ -405,12 +405,15 @@ async fn registration_refusals(db: TestDb) {
         "invalid_input",
         env.reg.register_seal(&cmd, VENDOR_OPS)
     );
-    let mut cmd = env.register_cmd("SEAL X", &fresh, Bal::Bal2);
-    assert_refused!(
-        env,
-        "invalid_input",
-        env.reg.register_seal(&cmd, VENDOR_OPS)
-    );
+    for uid in ["SEAL X", ".", "..", "seal/1"] {
+        let cmd = env.register_cmd(uid, &fresh, Bal::Bal2);
+        assert_refused!(
+            env,
+            "invalid_seal_uid",
+            env.reg.register_seal(&cmd, VENDOR_OPS)
+        );
+    }
+    let mut cmd = env.register_cmd("SEAL-X", &fresh, Bal::Bal2);
     cmd.uid = "SEAL-X".into();
     cmd.firmware_measurement = format!("md5:{}", "a1".repeat(16));
     assert_refused!(
@@ -605,7 +608,7 @@ async fn inspection_transitions_and_refusals(db: TestDb) {
 
     // Malformed members: nothing is created.
     type Tweak = Box<dyn Fn(&mut cphar_registry::decide::RecordInspection) + Send + Sync>;
-    let bad: Vec<(&str, Tweak)> = vec![
+    let bad_ids: Vec<(&str, Tweak)> = vec![
         ("lot id with space", Box::new(|c| c.lot_id = "LOT 1".into())),
         (
             "lot id with slash",
@@ -614,6 +617,20 @@ async fn inspection_transitions_and_refusals(db: TestDb) {
         ("empty lot id", Box::new(|c| c.lot_id = String::new())),
         ("65-char lot id", Box::new(|c| c.lot_id = "L".repeat(65))),
         ("lot id with é", Box::new(|c| c.lot_id = "LOT-é".into())),
+        ("lot id .", Box::new(|c| c.lot_id = ".".into())),
+        ("lot id ..", Box::new(|c| c.lot_id = "..".into())),
+    ];
+    for (what, tweak) in &bad_ids {
+        let mut cmd = env.inspect_cmd("LOT-1", "SEAL-A");
+        tweak(&mut cmd);
+        let err = assert_refused!(
+            env,
+            "invalid_lot_id",
+            env.reg.record_inspection(&cmd, INSPECTOR)
+        );
+        assert!(!err.to_string().is_empty(), "{what}");
+    }
+    let bad: Vec<(&str, Tweak)> = vec![
         (
             "quantity 1e3",
             Box::new(|c| c.quantity.amount = "1e3".into()),

@@ -264,6 +264,9 @@ async fn server(
         data_dir: dir.path().join("data"),
         vendors: Some(vendors),
         rate_limit: u32::MAX,
+        // The load comes from one address: no per-client limit on the public routes.
+        anonymous_rate_limit: u32::MAX,
+        max_connections: 100_000,
         host: Some("bench.example".into()),
         ..ServerConfig::default()
     };

@@ -104,10 +104,17 @@ enum AuthorityCommand {
     Expire(ActorArgs),
 }
 
+/// `--actor` in its canonical form (`cphar_registry::ident`): the separation-of-duties rules
+/// compare actors, so `Operator-1` and `operator-1 ` are the same person.
+fn parse_actor(raw: &str) -> Result<String, String> {
+    cphar_registry::ident::normalize_subject(raw)
+        .map_err(|r| format!("{}: {}", r.code(), r.message()))
+}
+
 #[derive(clap::Args)]
 struct ActorArgs {
-    /// The acting identity.
-    #[arg(long)]
+    /// The acting identity (trimmed, lower-cased; see the identifier grammar).
+    #[arg(long, value_parser = parse_actor)]
     actor: String,
 }
 
@@ -116,8 +123,8 @@ struct FileArgs {
     /// The request as JSON (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     file: PathBuf,
-    /// The acting identity.
-    #[arg(long)]
+    /// The acting identity (trimmed, lower-cased; see the identifier grammar).
+    #[arg(long, value_parser = parse_actor)]
     actor: String,
 }
 
@@ -126,8 +133,8 @@ struct LotArgs {
     /// Lot id.
     #[arg(long)]
     lot: String,
-    /// The acting identity.
-    #[arg(long)]
+    /// The acting identity (trimmed, lower-cased; see the identifier grammar).
+    #[arg(long, value_parser = parse_actor)]
     actor: String,
 }
 
@@ -139,8 +146,8 @@ struct ReasonArgs {
     /// Revocation reason code (seed 002 §4.4.2).
     #[arg(long)]
     reason: String,
-    /// The acting identity.
-    #[arg(long)]
+    /// The acting identity (trimmed, lower-cased; see the identifier grammar).
+    #[arg(long, value_parser = parse_actor)]
     actor: String,
 }
 

@@ -90,6 +90,27 @@ pub struct Args {
     /// Trusted clock tolerance, ms [default: 100].
     #[arg(long, value_name = "MS", env = "CPHAR_CLOCK_TOLERANCE_MS")]
     clock_tolerance_ms: Option<u64>,
+    /// Requests per window per client address on unauthenticated routes [default: 600].
+    #[arg(long, value_name = "N", env = "CPHAR_ANONYMOUS_RATE_LIMIT")]
+    anonymous_rate_limit: Option<u32>,
+    /// Window of --anonymous-rate-limit, seconds [default: 60].
+    #[arg(long, value_name = "N", env = "CPHAR_ANONYMOUS_RATE_WINDOW_SECONDS")]
+    anonymous_rate_window_seconds: Option<u64>,
+    /// Most connections open at once [default: 1024].
+    #[arg(long, value_name = "N", env = "CPHAR_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Time allowed to send a request head, ms [default: 10000].
+    #[arg(long, value_name = "MS", env = "CPHAR_HEADER_READ_TIMEOUT_MS")]
+    header_read_timeout_ms: Option<u64>,
+    /// A connection idle this long is closed, seconds [default: 60].
+    #[arg(long, value_name = "N", env = "CPHAR_IDLE_TIMEOUT_SECONDS")]
+    idle_timeout_seconds: Option<u64>,
+    /// Lifetime of an API token created without one, seconds [default: 7776000 = 90 days].
+    #[arg(long, value_name = "N", env = "CPHAR_TOKEN_DEFAULT_LIFETIME_SECONDS")]
+    token_default_lifetime_seconds: Option<u64>,
+    /// Longest API token lifetime accepted, seconds [default: 31536000 = 365 days].
+    #[arg(long, value_name = "N", env = "CPHAR_TOKEN_MAX_LIFETIME_SECONDS")]
+    token_max_lifetime_seconds: Option<u64>,
 }
 
 impl Args {
@@ -134,6 +155,15 @@ impl Args {
             tsa_key,
             tsa_chain,
             clock_tolerance_ms
+        );
+        set!(
+            anonymous_rate_limit,
+            anonymous_rate_window_seconds,
+            max_connections,
+            header_read_timeout_ms,
+            idle_timeout_seconds,
+            token_default_lifetime_seconds,
+            token_max_lifetime_seconds
         );
         Ok(c)
     }

@@ -4,8 +4,8 @@ use super::registry::Empty;
 use crate::auth::{Role, TokenGrant, issue_token, require};
 use crate::extract::{ApiPath, Auth, JsonBody, RawBody};
 use crate::problem::{ApiCode, Problem};
-use cphar_registry::RefusalCode;
 use axum::extract::State;
+use cphar_registry::RefusalCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -71,45 +71,69 @@ pub async fn create_token(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResu
         .role
         .parse()
         .map_err(|_| Problem::new(ApiCode::InvalidInput, "unknown role"))?;
-    if b.subject.is_empty() || b.subject.len() > 128 || b.subject.chars().any(char::is_control) {
-        return Err(Problem::new(
-            ApiCode::InvalidInput,
-            "subject must be 1-128 printable characters",
-        ));
-    }
+    // The token's subject is the actor of everything done with it: one canonical spelling.
+    let subject = cphar_registry::ident::normalize_subject(&b.subject)
+        .map_err(|r| Problem::from(cphar_registry::RegistryError::Refused(r)))?;
     let verifier_did = match (role, b.verifier_did) {
         (Role::Verifier, Some(did)) if cphar_protocol::is_did(&did) => Some(did),
         (Role::Verifier, Some(_)) => {
-            return Err(Problem::new(ApiCode::InvalidInput, "verifierDid must be a DID",
+            return Err(Problem::new(
+                ApiCode::InvalidInput,
+                "verifierDid must be a DID",
             ));
         }
-        (Role::Verifier, None) => Some(default_verifier_did(&s.host, &b.subject)?),
+        (Role::Verifier, None) => Some(default_verifier_did(&s.host, &subject)?),
         (_, Some(_)) => {
-            return Err(Problem::new(ApiCode::InvalidInput, "verifierDid is only for verifier tokens",
+            return Err(Problem::new(
+                ApiCode::InvalidInput,
+                "verifierDid is only for verifier tokens",
             ));
         }
         (_, None) => None,
     };
     let now = s.now()?;
-    let expires = b.expires_in_seconds.and_then(|secs| {
-        now.checked_add(time::Duration::seconds(
-            i64::try_from(secs).unwrap_or(i64::MAX),
-        ))
-    });
+    let expires = token_expiry(&s.config, now, b.expires_in_seconds)?;
     let grant = TokenGrant {
         role,
-        subject: &b.subject,
+        subject: &subject,
         verifier_did,
-        expires,
+        expires: Some(expires),
     };
     let (text, id) = issue_token(&s, &grant, now, &c.subject).await?;
     created(json!({
         "id": id,
         "token": text,
         "role": role.as_str(),
-        "subject": b.subject,
+        "subject": subject,
         "verifierDid": grant.verifier_did,
+        "expiresAt": expires.to_string(),
     }))
+}
+
+/// When a token made at `now` expires: after `expires_in_seconds` (1 ..=
+/// `token_max_lifetime_seconds`), or after `token_default_lifetime_seconds` when the request
+/// names none. Every token made through the API expires; only the bootstrap admin token
+/// (written to the data directory at the first start) does not.
+pub fn token_expiry(
+    config: &crate::config::ServerConfig,
+    now: cphar_protocol::Timestamp,
+    expires_in_seconds: Option<u64>,
+) -> Result<cphar_protocol::Timestamp, Problem> {
+    let max = config.token_max_lifetime_seconds.max(1);
+    let secs =
+        expires_in_seconds.unwrap_or_else(|| config.token_default_lifetime_seconds.clamp(1, max));
+    let refused = || {
+        Problem::new(
+            ApiCode::InvalidTokenLifetime,
+            format!("expiresInSeconds must be between 1 and {max}"),
+        )
+    };
+    if secs == 0 || secs > max {
+        return Err(refused());
+    }
+    let secs = i64::try_from(secs).map_err(|_| refused())?;
+    now.checked_add(time::Duration::seconds(secs))
+        .ok_or_else(refused)
 }
 
 /// The DID a verifier token acts for when none is given: one per subject, under the registry.
@@ -120,7 +144,9 @@ fn default_verifier_did(host: &str, subject: &str) -> Result<String, Problem> {
     {
         Ok(format!("did:web:{host}:verifiers:{subject}"))
     } else {
-        Err(Problem::new(ApiCode::InvalidInput, "give verifierDid: the subject cannot name a DID",
+        Err(Problem::new(
+            ApiCode::InvalidInput,
+            "give verifierDid: the subject cannot name a DID",
         ))
     }
 }

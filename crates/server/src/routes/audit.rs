@@ -4,7 +4,7 @@
 //! [`crate::access`] for who reads what).
 
 use crate::access::{MaybeAuth, View};
-use crate::extract::{ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiPath, ApiQuery, Auth, Position};
 use crate::schema::{Leaf, Leaves};
 use axum::extract::State;
 use axum::http::header;
@@ -19,7 +19,7 @@ use super::{ApiResult, S, ok};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
-    from: Option<u64>,
+    from: Option<Position>,
     limit: Option<u32>,
 }
 
@@ -37,7 +37,7 @@ pub async fn audit_entries(
         .registry
         .store()
         .audit_entries(
-            q.from.unwrap_or(0),
+            q.from.map_or(0, Position::get),
             q.limit.unwrap_or(1000).clamp(1, 10_000),
         )
         .await?;
@@ -54,7 +54,7 @@ pub async fn audit_entries(
 /// `GET /audit/leaves?from=&limit=` (public): sequence numbers and RFC 9162 leaf hashes
 /// (SHA-256 of `0x00 ‖ entry line`, base64url like the proof hashes) of the log's entries.
 pub async fn audit_leaves(State(s): S, ApiQuery(q): ApiQuery<EntriesQuery>) -> ApiResult {
-    let from = q.from.unwrap_or(0);
+    let from = q.from.map_or(0, Position::get);
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let entries = s.node.registry.store().audit_entries(from, limit).await?;
     let next = (entries.len() == limit as usize)
@@ -81,9 +81,9 @@ pub async fn audit_checkpoint(State(s): S) -> ApiResult {
 pub async fn audit_proof(
     State(s): S,
     MaybeAuth(c): MaybeAuth,
-    ApiPath(seq): ApiPath<u64>,
+    ApiPath(seq): ApiPath<Position>,
 ) -> ApiResult {
-    let mut bundle = crate::transparency::inclusion(&s, seq).await?;
+    let mut bundle = crate::transparency::inclusion(&s, seq.get()).await?;
     let view = View::of(c.as_ref());
     let shown = bundle
         .get("entry")
@@ -99,10 +99,10 @@ pub async fn audit_proof(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
-    from: u64,
+    from: Position,
 }
 
 /// `GET /audit/consistency?from=M`: a consistency proof bundle from size M to now.
 pub async fn audit_consistency(State(s): S, ApiQuery(q): ApiQuery<ConsistencyQuery>) -> ApiResult {
-    ok(crate::transparency::consistency(&s, q.from).await?)
+    ok(crate::transparency::consistency(&s, q.from.get()).await?)
 }

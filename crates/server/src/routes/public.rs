@@ -6,7 +6,6 @@ use crate::access::{self, MaybeAuth, View};
 use crate::extract::{ApiPath, ApiQuery, RawBody};
 use crate::problem::{ApiCode, Problem};
 use crate::schema::Attestation;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -35,6 +34,7 @@ pub async fn health(State(s): S) -> ApiResult {
 pub async fn ready(State(s): S) -> ApiResult {
     s.ensure_operational()?;
     s.now()?;
+    s.ensure_audit_current()?;
     ok(json!({"ready": true}))
 }
 
@@ -107,7 +107,7 @@ pub async fn openapi() -> Response {
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VersionQuery {
-    version_id: Option<u64>,
+    version_id: Option<crate::extract::Position>,
 }
 
 /// `GET /lots/{id}/did.json[?versionId=N]`: the lot's DID document (did:web).
@@ -116,7 +116,11 @@ pub async fn did_document(
     ApiPath(lot): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult {
-    let doc = s.node.registry.did_document(&lot, q.version_id).await?;
+    let doc = s
+        .node
+        .registry
+        .did_document(&lot, q.version_id.map(|v| v.get()))
+        .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/did+json")],
         doc.to_string(),
@@ -233,18 +237,19 @@ pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
                         gen_time: gen_time.to_string(),
                     }
                 }
+                // Refusals are anonymous and cheap to cause: counted, and audited once per
+                // period (`crate::refusals`), never one entry each.
                 cphar_tsa::Outcome::Rejected(f) => {
                     s.metrics.decision("tsa", f.as_str());
-                    ServiceEvent::TimestampsRefused {
-                        since: period_start(&s),
-                        counts: vec![(f.as_str().to_owned(), 1)],
-                    }
+                    s.tsa_refusals.count(f.as_str(), &s.node.clock);
+                    return Ok(timestamp_reply(issued.response));
                 }
             };
             (issued.response, Some(fact))
         }
         Err(rejection) => {
             s.metrics.decision("tsa", "refused_unavailable");
+            s.tsa_refusals.count("unavailable", &s.node.clock);
             (rejection, None)
         }
     };
@@ -255,13 +260,11 @@ pub async fn tsa(State(s): S, body: RawBody) -> ApiResult {
     {
         s.node.registry.record(&[fact], "tsa").await?;
     }
-    Ok(([(header::CONTENT_TYPE, "application/timestamp-reply")], der).into_response())
+    Ok(timestamp_reply(der))
 }
 
-/// The start of the period a refusal is counted in.
-fn period_start(s: &AppState) -> cphar_protocol::Timestamp {
-    s.now()
-        .unwrap_or_else(|_| cphar_protocol::Timestamp::now_utc())
+fn timestamp_reply(der: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/timestamp-reply")], der).into_response()
 }
 
 /// Anything else.

@@ -35,9 +35,8 @@ pub async fn issue_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiR
     let min_bal = b
         .min_bal
         .map(|m| {
-            m.parse::<Bal>().map_err(|_| {
-                Problem::new(ApiCode::InvalidInput, "minBal must be BAL-1..BAL-4")
-            })
+            m.parse::<Bal>()
+                .map_err(|_| Problem::new(ApiCode::InvalidInput, "minBal must be BAL-1..BAL-4"))
         })
         .transpose()?;
     let order = ChallengeOrder {

@@ -213,14 +213,14 @@ async fn malformed_bodies_get_clear_4xx() {
         &json!({"role": "auditor", "subject": ""}),
     )
     .await
-    .problem(422, "invalid_input");
+    .problem(422, "invalid_subject");
     s.post(
         "/tokens",
         Some(&s.admin),
         &json!({"role": "auditor", "subject": "a\u{7}b"}),
     )
     .await
-    .problem(422, "invalid_input");
+    .problem(422, "invalid_subject");
     s.post("/lots/LOT-M/revoke", Some(&roles.operator), &json!({}))
         .await
         .problem(422, "invalid_input");

@@ -364,6 +364,11 @@ pub struct Options {
     pub scheduler_interval_seconds: u64,
     /// Copy these files (identity and EA keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
+    /// Per client address on the unauthenticated routes.
+    pub anonymous_rate_limit: u32,
+    pub max_connections: usize,
+    pub header_read_timeout_ms: u64,
+    pub idle_timeout_seconds: u64,
     /// Attestation cadence and grace, seconds.
     pub attestation_cadence_seconds: u64,
     pub attestation_grace_seconds: u64,
@@ -381,6 +386,10 @@ impl Default for Options {
             skew_seconds: 300,
             scheduler_interval_seconds: 0,
             keys_from: None,
+            anonymous_rate_limit: 1_000_000,
+            max_connections: ServerConfig::default().max_connections,
+            header_read_timeout_ms: ServerConfig::default().header_read_timeout_ms,
+            idle_timeout_seconds: ServerConfig::default().idle_timeout_seconds,
             attestation_cadence_seconds: 3600,
             attestation_grace_seconds: 900,
             policy: None,
@@ -444,6 +453,10 @@ impl Server {
             rate_limit: options.rate_limit,
             skew_seconds: options.skew_seconds,
             rate_window_seconds: options.rate_window_seconds,
+            anonymous_rate_limit: options.anonymous_rate_limit,
+            max_connections: options.max_connections,
+            header_read_timeout_ms: options.header_read_timeout_ms,
+            idle_timeout_seconds: options.idle_timeout_seconds,
             // Tests drive the scheduler's jobs themselves, unless they ask for it.
             scheduler_interval_seconds: options.scheduler_interval_seconds,
             attestation_cadence_seconds: options.attestation_cadence_seconds,

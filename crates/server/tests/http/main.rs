@@ -2,6 +2,8 @@
 //!
 //! * [`attestation`] — tamper reports, lapsed evidence, policy deny/degrade and anti-rollback
 //!   across restarts and servers, verifier DIDs bound to tokens;
+//! * [`audit_complete`] — clock breaches, served checkpoints and the module error state reach
+//!   the audit log;
 //! * [`lifecycle`] — the whole seed 000 lifecycle, challenge/response, revocation, retirement,
 //!   decommissioning, the audit log verified offline, checkpoints and proofs (SQLite and
 //!   PostgreSQL);
@@ -10,6 +12,8 @@
 //! * [`confidential`] — what anonymous callers, other roles and other operators cannot read;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
+//! * [`redteam`] — regressions for an outside red team's findings (floods, idle
+//!   connections, token lifetimes, identifiers, out-of-range numbers, nested unknown members);
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
 //! * [`schemas`] — every operation answered with its documented success; [`conformance`]
 //!   checks every answer of the suite against the OpenAPI schemas;
@@ -25,10 +29,12 @@ mod conformance;
 mod harness;
 
 mod attestation;
+mod audit_complete;
 mod bad_input;
 mod cluster;
 mod confidential;
 mod lifecycle;
+mod redteam;
 mod replay;
 mod roles;
 mod schemas;
