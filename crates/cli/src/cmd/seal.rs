@@ -171,6 +171,10 @@ async fn answer(
     }
     match agent.seal.respond(&request, now) {
         Ok(response) => (StatusCode::OK, response.raw().to_string()),
+        // A request with members outside seed 002 §4.3.1 is refused, not signed.
+        Err(e @ cphar_protocol::seal::SealError::UnknownRequestMember(_)) => {
+            (StatusCode::BAD_REQUEST, e.to_string())
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

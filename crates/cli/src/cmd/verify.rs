@@ -57,12 +57,20 @@ pub struct Args {
     /// BAL-4 device clock drift, in seconds, tolerated past `nextExpectedBy`.
     #[arg(long, value_name = "N", default_value_t = 0)]
     attestation_drift_seconds: u32,
+    /// BAL-4 maximum attestation interval, in seconds, for methods that publish none
+    /// (`cpharMaxAttestationIntervalSeconds` in the DID document wins).
+    #[arg(long, value_name = "N", default_value_t = 3600,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_attestation_interval_seconds: u32,
 }
 
 fn policy_from(args: &Args) -> Result<VerifierPolicy> {
     let mut policy = VerifierPolicy {
         skew: Duration::seconds(i64::from(args.skew_seconds)),
         attestation_drift: Duration::seconds(i64::from(args.attestation_drift_seconds)),
+        max_attestation_interval: Duration::seconds(i64::from(
+            args.max_attestation_interval_seconds,
+        )),
         downgrade_justification: args.downgrade_justification.clone(),
         max_response_time: args
             .max_response_ms
