@@ -5,6 +5,8 @@
 //!   PostgreSQL);
 //! * [`replay`] — replayed responses and the response-time bound;
 //! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
+//! * [`identity`] — a process with other keys than the database knows does not start;
+//!   owner-only data directory;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
@@ -20,6 +22,7 @@ mod harness;
 
 mod bad_input;
 mod cluster;
+mod identity;
 mod lifecycle;
 mod replay;
 mod roles;
