@@ -10,9 +10,11 @@
 //! * [`scheduler`] — clock validation, attestation cadence, re-enrollment expiry;
 //!   [`agent`] — challenging seals that expose a network transport;
 //! * [`metrics`] — Prometheus metrics; [`telemetry`] — structured logs with seed 001's
-//!   telemetry field names; [`config`] — the configuration file.
+//!   telemetry field names; [`config`] — the configuration file;
+//! * [`admin_token`] — the admin token file, written before its token is committed.
 #![forbid(unsafe_code)]
 
+pub mod admin_token;
 pub mod agent;
 pub mod app;
 pub mod auth;

@@ -5,6 +5,7 @@
 //!   PostgreSQL);
 //! * [`replay`] — replayed responses and the response-time bound;
 //! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
+//! * [`admin_token`] — the admin token file written before its token is committed; reset;
 //! * [`identity`] — a process with other keys than the database knows does not start;
 //!   owner-only data directory;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
@@ -20,6 +21,7 @@
 
 mod harness;
 
+mod admin_token;
 mod bad_input;
 mod cluster;
 mod identity;
