@@ -10,6 +10,7 @@
 //!   owner-only data directory;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
+//! * [`status`] — a stripped tamper report is not valid (authenticated device status);
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
 //! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
 #![allow(
@@ -29,4 +30,5 @@ mod lifecycle;
 mod replay;
 mod roles;
 mod service;
+mod status;
 mod tsa;
