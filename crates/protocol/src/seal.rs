@@ -1,12 +1,13 @@
 //! The device side of challenge-response: a software seal that answers a ChallengeRequest by
 //! signing `JCS(request as received)` with its binding key (seed 002 §4.3.2–4.3.3).
 //!
-//! It refuses requests with members outside seed 002 §4.3.1 ([`crate::message::REQUEST_MEMBERS`]): the
-//! seal's key must never sign bytes that another message type could be read from
-//! (`docs/protocol-extensions.md`). Besides the seed's signature it adds the CPHAR
-//! authenticated status (`statusSignature`): a second signature by the binding key over the
-//! device-status envelope of [`crate::domain`], so that `deviceStatus` cannot be removed or
-//! changed in transit. Verifiers of methods that do not advertise it ignore the member.
+//! It refuses requests with members outside seed 002 §4.3.1
+//! ([`crate::message::REQUEST_MEMBERS`]): the seal's key must never sign bytes that another
+//! message type could be read from (`docs/protocol-extensions.md`). Besides the seed's
+//! signature it adds the CPHAR authenticated status (`statusSignature`): a second signature
+//! by the binding key over the device-status envelope of [`crate::domain`], so that
+//! `deviceStatus` cannot be removed or changed in transit. Verifiers of methods that do not
+//! advertise it ignore the member.
 //!
 //! For development and tests; a hardware seal does the same inside its secure element.
 

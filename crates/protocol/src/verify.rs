@@ -8,6 +8,11 @@
 //!
 //! [`verify_json`] adds the structural checks PROTOCOL.md places before step 1, for callers
 //! holding raw bytes (the offline verifier).
+//!
+//! CPHAR extensions (`docs/protocol-extensions.md`): for a method advertising
+//! `cpharStatusSignature`, the status signature is checked just before step 16; BAL-4
+//! continuous attestations are checked over their envelope and for freshness against the
+//! maximum attestation interval after step 18.
 
 use crate::codes::{Bal, Detail, DeviceStatus, ResultCode, TFP_1};
 use crate::continuous::ContinuousAttestation;
