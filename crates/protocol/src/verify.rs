@@ -10,7 +10,7 @@
 //! holding raw bytes (the offline verifier).
 //!
 //! CPHAR extensions (`docs/protocol-extensions.md`): for a method advertising
-//! `cpharStatusSignature`, the status signature is checked just before step 16; BAL-4
+//! `cpharStatusSignature`, step 16 moves after step 18, preceded by the status signature; BAL-4
 //! continuous attestations are checked over their envelope and for freshness against the
 //! maximum attestation interval after step 18.
 
@@ -472,23 +472,14 @@ pub fn verify(
         }
     }
 
-    // Step 16, preceded by the CPHAR authenticated status when the method advertises it: the
-    // status is trusted (tampered or not) only once its signature verifies, so that it can
-    // be neither stripped nor forged in transit.
+    // Step 16. For a method advertising the CPHAR authenticated status the status is judged
+    // only after the response signature (step 18) and the status signature verify, so that
+    // it can be neither stripped nor forged in transit (see `status_step` below).
     o.device_status = Some(response.device_status());
-    if method.status_signature
-        && let Err((result, detail, why)) =
-            check_status_signature(request, response, method, policy)
+    if !method.status_signature
+        && let Err((result, detail, why)) = status_step(response)
     {
         return o.fail(result, detail.as_str(), why);
-    }
-    if response.device_status() == DeviceStatus::Tampered {
-        let why = "device reports deviceStatus tampered".to_owned();
-        return o.fail(
-            R::VerificationInconclusive,
-            Detail::DeviceTampered.as_str(),
-            why,
-        );
     }
 
     // Steps 17–18: the signature over JCS(request as received), computed when it was parsed.
@@ -526,6 +517,16 @@ pub fn verify(
                 why,
             );
         }
+    }
+
+    // Step 16 for a method advertising authenticated status: the status signature, then
+    // the status it vouches for.
+    if method.status_signature
+        && let Err((result, detail, why)) =
+            check_status_signature(request, response, method, policy)
+                .and_then(|()| status_step(response))
+    {
+        return o.fail(result, detail.as_str(), why);
     }
 
     // BAL-4: the continuous attestation, trusted only once its signature verifies.
@@ -663,6 +664,18 @@ fn bal4_members(response: &ChallengeResponse) -> Result<ContinuousAttestation, S
         .continuous_attestation()
         .ok_or_else(|| "BAL-4 response without continuousAttestation".to_owned())?;
     ContinuousAttestation::parse(obj).map_err(|e| format!("continuousAttestation: {e}"))
+}
+
+/// Step 16: `deviceStatus: tampered` is inconclusive whatever the signature.
+fn status_step(response: &ChallengeResponse) -> Result<(), (ResultCode, Detail, String)> {
+    if response.device_status() == DeviceStatus::Tampered {
+        return Err((
+            ResultCode::VerificationInconclusive,
+            Detail::DeviceTampered,
+            "device reports deviceStatus tampered".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// The CPHAR authenticated status: `statusSignature` over the device-status envelope of

@@ -412,3 +412,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_impostor_is_a_signature_mismatch_under_an_advertising_method() {
+    // The status is judged after the response signature: an impostor device (its own key,
+    // its own valid-looking status signature) is named for what it is.
+    let s = advertising();
+    let mut impostor = advertising();
+    impostor.methods = s.methods.clone();
+    let o = run_response(
+        &s,
+        response_with_status(&impostor, DeviceStatus::Operational),
+    );
+    assert_outcome(&o, "invalid_signature", Some("signature_mismatch"));
+    let o = run_response(&s, response_with_status(&impostor, DeviceStatus::Tampered));
+    assert_outcome(&o, "invalid_signature", Some("signature_mismatch"));
+}
