@@ -368,7 +368,10 @@ fn profile_c_risk_not_accepted_and_accepted() {
         "BAL-2",
     );
     let doc = document(vec![m.clone()]);
-    let cmac = format!("tag-1={key_hex}");
+    // The key comes from a file, never from the command line.
+    let key_file = lab.path("tag-1.key");
+    std::fs::write(&key_file, format!("{key_hex}\n")).unwrap();
+    let cmac = format!("tag-1={}", s(&key_file));
     let (code, out) = lab.verify(&doc, &["--cmac-key", &cmac]);
     assert_eq!(
         (code, result(&out)),
@@ -539,16 +542,26 @@ fn unreadable_files_and_bad_options_exit_2() {
         a.extend(extra.iter().map(|x| x.to_string()));
         a
     };
+    // A key file that is not 16 bytes / 32 hex digits; and a key given as hex on the command
+    // line (the old form) is a missing file, not a key.
+    let short = lab.path("short.key");
+    std::fs::write(&short, "deadbeef").unwrap();
+    let short_key = format!("k1={}", s(&short));
+    let hex_on_command_line = "k1=2b7e151628aed2a6abf7158809cf4f3c".to_owned();
     for extra in [
         &["--now", "yesterday"][..],
         &["--cmac-key", "k1=zz"],
         &["--cmac-key", "k1=00112233"],
+        &["--cmac-key", &short_key],
+        &["--cmac-key", &hex_on_command_line],
         &["--cmac-key", "nokey"],
         &["--pvs-key", "did:web:p=/nonexistent.jwk"],
     ] {
         let args = base(extra);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        assert_cannot_run(&cphar(&refs));
+        let o = cphar(&refs);
+        assert_cannot_run(&o);
+        assert!(!stderr(&o).contains("deadbeef"), "key bytes echoed");
     }
     // clap usage errors also exit 2.
     assert_eq!(cphar(&["verify", "--bogus"]).status.code(), Some(2));

@@ -80,12 +80,28 @@ fn stress_then_kill(location: &[&str], acks: usize) -> Vec<u64> {
     seen
 }
 
+/// The registry identity public key, written to `DIR/identity.jwk` for `--identity-key`.
+fn identity_file(location: &[&str], dir: &Path) -> std::path::PathBuf {
+    let o = cphar(&[&["audit", "identity-key"][..], location].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file = dir.join("identity.jwk");
+    std::fs::write(&file, &o.stdout).unwrap();
+    file
+}
+
 fn export_and_verify(location: &[&str], dir: &Path) -> BTreeSet<u64> {
     let export = cphar(&[&["audit", "export"][..], location].concat());
     assert!(export.status.success(), "{}", text(&export.stderr));
     let file = dir.join("export.jsonl");
     std::fs::write(&file, &export.stdout).unwrap();
-    let verify = cphar(&["audit", "verify", file.to_str().unwrap()]);
+    let id = identity_file(location, dir);
+    let verify = cphar(&[
+        "audit",
+        "verify",
+        file.to_str().unwrap(),
+        "--identity-key",
+        id.to_str().unwrap(),
+    ]);
     assert!(
         verify.status.success(),
         "the log does not verify after a crash:\n{}",
@@ -133,7 +149,15 @@ fn audit_verify_names_the_first_bad_entry() {
         .collect();
     lines.remove(10);
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let o = cphar(&["audit", "verify", file.to_str().unwrap()]);
+    let id = identity_file(&location, dir.path());
+    let id = id.to_str().unwrap();
+    let o = cphar(&[
+        "audit",
+        "verify",
+        file.to_str().unwrap(),
+        "--identity-key",
+        id,
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stdout).contains("FAILED at sequenceNumber 10: sequence_gap"),
@@ -157,6 +181,8 @@ fn audit_verify_names_the_first_bad_entry() {
         "audit",
         "verify",
         file.to_str().unwrap(),
+        "--identity-key",
+        id,
         "--checkpoint",
         cp_file.to_str().unwrap(),
     ]);
@@ -168,12 +194,20 @@ fn audit_verify_names_the_first_bad_entry() {
     );
     let truncated = dir.path().join("truncated.jsonl");
     std::fs::write(&truncated, full[..full.len() - 5].join("\n") + "\n").unwrap();
-    let o = cphar(&["audit", "verify", truncated.to_str().unwrap()]);
+    let o = cphar(&[
+        "audit",
+        "verify",
+        truncated.to_str().unwrap(),
+        "--identity-key",
+        id,
+    ]);
     assert_eq!(o.status.code(), Some(0), "a prefix verifies on its own");
     let o = cphar(&[
         "audit",
         "verify",
         truncated.to_str().unwrap(),
+        "--identity-key",
+        id,
         "--checkpoint",
         cp_file.to_str().unwrap(),
     ]);

@@ -235,8 +235,26 @@ fn the_registry_cli_runs_a_lot_through_its_life() {
         .unwrap();
     let file = dir.path().join("log.jsonl");
     std::fs::write(&file, &export.stdout).unwrap();
+    let identity = Command::new(env!("CARGO_BIN_EXE_cphar"))
+        .args([
+            "audit",
+            "identity-key",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(identity.status.success());
+    let id_file = dir.path().join("identity.jwk");
+    std::fs::write(&id_file, &identity.stdout).unwrap();
     let verify = Command::new(env!("CARGO_BIN_EXE_cphar"))
-        .args(["audit", "verify", file.to_str().unwrap()])
+        .args([
+            "audit",
+            "verify",
+            file.to_str().unwrap(),
+            "--identity-key",
+            id_file.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(

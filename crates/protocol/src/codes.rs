@@ -157,6 +157,18 @@ wire_enum! {
         SensorOutOfLimits => "sensor_out_of_limits",
         /// The BAL-4 attestation is overdue: now is past `nextExpectedBy` plus drift.
         ContinuousAttestationGap => "continuous_attestation_gap",
+        /// The BAL-4 attestation's `generatedAt` is more than the maximum attestation interval
+        /// before the challenge, or later than the challenge plus the skew tolerance.
+        ContinuousAttestationNotFresh => "continuous_attestation_not_fresh",
+        /// The BAL-4 attestation promises its successor (`nextExpectedBy`) more than the
+        /// maximum attestation interval after `generatedAt`.
+        ContinuousAttestationIntervalExceeded => "continuous_attestation_interval_exceeded",
+        /// The method advertises authenticated status (`cpharStatusSignature`) but the
+        /// response carries no `statusSignature`.
+        StatusSignatureMissing => "status_signature_missing",
+        /// The `statusSignature` is not unpadded base64url or does not verify over the
+        /// device-status envelope of this challenge and status.
+        StatusSignatureMismatch => "status_signature_mismatch",
         /// The device did not answer within the transport timeout (transport drivers).
         DeviceNoAnswer => "device_no_answer",
     }

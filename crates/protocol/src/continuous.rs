@@ -1,12 +1,19 @@
 //! BAL-4 continuous attestation payload (seed 002 Appendix D, §3.4).
 //!
-//! The device signs its latest autonomous attestation over JCS of the object without
-//! `signature`; the verifier checks that signature with the binding method's key before it
-//! trusts any reading, and treats an attestation older than `nextExpectedBy` (plus the
-//! documented drift) as `verification_inconclusive`.
+//! The device signs its latest autonomous attestation with its binding key; the verifier
+//! checks that signature before it trusts any reading. Where seed 002 signs plain
+//! `JCS(object without signature)`, CPHAR signs the type-tagged envelope of
+//! [`crate::domain`] (context `continuous-attestation`) over that same JCS, so that no
+//! ChallengeRequest signature can pass for an attestation ([`seal`] produces it).
+//!
+//! Freshness (`docs/protocol-extensions.md`), with `I` the method's maximum attestation
+//! interval: `generatedAt` lies within `[challenge − I, challenge + skew]`, `nextExpectedBy`
+//! is at most `generatedAt + I`, and verification time is not past `nextExpectedBy` plus the
+//! documented drift. The checks live in [`crate::verify`].
 
+use crate::domain::{self, SealContext};
 use crate::fields::{self, FieldError};
-use crate::signed;
+use crate::signed::{self, SIGNATURE_MEMBER, SignedObjectError};
 use crate::timestamp::Timestamp;
 use serde_json::{Map, Value};
 
@@ -49,7 +56,7 @@ pub struct ContinuousAttestation {
     pub sensors: Vec<SensorReading>,
     /// Event log.
     pub events: Vec<AttestationEvent>,
-    /// `JCS(object without signature)`.
+    /// The envelope `continuous-attestation` of `JCS(object without signature)`.
     pub signing_input: Vec<u8>,
     /// Decoded signature.
     pub signature: Vec<u8>,
@@ -95,10 +102,12 @@ impl ContinuousAttestation {
             Some(_) => return Err(FieldError::WrongType("events".into())),
             None => return Err(FieldError::Missing("events".into())),
         };
-        let (signing_input, signature) = signed::open(obj).map_err(|e| match e {
-            signed::SignedObjectError::MissingSignature => FieldError::Missing("signature".into()),
+        let (_, signature) = signed::open(obj).map_err(|e| match e {
+            SignedObjectError::MissingSignature => FieldError::Missing("signature".into()),
             _ => FieldError::Invalid("signature".into()),
         })?;
+        let signing_input =
+            envelope(obj).map_err(|_| FieldError::Invalid("continuousAttestation".into()))?;
         Ok(ContinuousAttestation {
             did,
             binding_method,
@@ -115,4 +124,30 @@ impl ContinuousAttestation {
     pub fn first_out_of_limits(&self) -> Option<&SensorReading> {
         self.sensors.iter().find(|s| !s.within_limits)
     }
+}
+
+/// The envelope a seal signs for `obj` (its `signature` member, if any, left out).
+fn envelope(obj: &Map<String, Value>) -> Result<Vec<u8>, cphar_jcs::CanonError> {
+    let mut unsigned = obj.clone();
+    unsigned.shift_remove(SIGNATURE_MEMBER);
+    domain::signing_input(SealContext::ContinuousAttestation, &Value::Object(unsigned))
+}
+
+/// Signs a continuous attestation object in place (the device side): `sign` receives the
+/// `continuous-attestation` envelope and returns raw signature bytes, stored base64url in
+/// `signature` (replacing any previous one).
+pub fn seal<E>(
+    obj: &mut Map<String, Value>,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<(), E>
+where
+    E: From<SignedObjectError>,
+{
+    let input = envelope(obj).map_err(|e| E::from(SignedObjectError::Canonical(e)))?;
+    let sig = sign(&input)?;
+    obj.insert(
+        SIGNATURE_MEMBER.to_owned(),
+        Value::String(cphar_crypto::b64::encode(&sig)),
+    );
+    Ok(())
 }

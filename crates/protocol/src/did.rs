@@ -7,10 +7,20 @@
 //! lists it (seed 002 §4.2.2 step 5: "The method MUST be listed under assertionMethod").
 
 use crate::codes::{Bal, RevocationReason};
+use crate::domain::STATUS_SIGNATURE_CAPABILITY;
 use crate::fields::{self, FieldError};
 use crate::timestamp::Timestamp;
 use cphar_crypto::{Jwk, VerifyingKey};
 use serde_json::{Map, Value};
+use time::Duration;
+
+/// The binding method member publishing the BAL-4 maximum attestation interval, in seconds
+/// (CPHAR extension: seed 002 §3.4 records it in the BEA; the DID document carries it to
+/// verifiers).
+pub const MAX_ATTESTATION_INTERVAL_MEMBER: &str = "cpharMaxAttestationIntervalSeconds";
+
+/// The largest interval a method may declare (one year): beyond it the bound is no bound.
+pub const MAX_ATTESTATION_INTERVAL_LIMIT: u64 = 366 * 24 * 3600;
 
 /// The verification method type of a binding device key.
 pub const BINDING_METHOD_TYPE: &str = "UORABindingVerification";
@@ -90,6 +100,12 @@ pub struct BindingMethod {
     pub pbac: Option<PbacSupport>,
     /// Profile C risk acceptance object, kept as published; validated after step 4.
     pub profile_c_risk_acceptance: Option<Value>,
+    /// Whether the seal authenticates its status (`cpharStatusSignature: true`, CPHAR
+    /// extension): responses without a valid `statusSignature` are then not valid.
+    pub status_signature: bool,
+    /// The BAL-4 maximum attestation interval declared at enrollment
+    /// (`cpharMaxAttestationIntervalSeconds`, CPHAR extension), if published.
+    pub max_attestation_interval: Option<Duration>,
 }
 
 impl BindingMethod {
@@ -266,6 +282,24 @@ fn parse_method(m: &Map<String, Value>, id: String, doc_id: &str) -> Result<Bind
             })
         }
     };
+    let status_signature = fields::opt_bool(m, STATUS_SIGNATURE_CAPABILITY)
+        .map_err(describe)?
+        .unwrap_or(false);
+    let max_attestation_interval = match m.get(MAX_ATTESTATION_INTERVAL_MEMBER) {
+        None => None,
+        Some(v) => match v.as_u64() {
+            Some(secs @ 1..=MAX_ATTESTATION_INTERVAL_LIMIT) => {
+                Some(Duration::seconds(i64::try_from(secs).map_err(|_| {
+                    format!("{MAX_ATTESTATION_INTERVAL_MEMBER} is out of range")
+                })?))
+            }
+            _ => {
+                return Err(format!(
+                    "{MAX_ATTESTATION_INTERVAL_MEMBER} is not an integer in 1..={MAX_ATTESTATION_INTERVAL_LIMIT}"
+                ));
+            }
+        },
+    };
     Ok(BindingMethod {
         id,
         controller,
@@ -277,6 +311,8 @@ fn parse_method(m: &Map<String, Value>, id: String, doc_id: &str) -> Result<Bind
         pid: m.get("pid").cloned(),
         pbac,
         profile_c_risk_acceptance: m.get("profileCRiskAcceptance").cloned(),
+        status_signature,
+        max_attestation_interval,
     })
 }
 
@@ -302,6 +338,10 @@ pub struct MethodSpec {
     pub pbac: Option<PbacSupport>,
     /// Profile C risk acceptance object.
     pub profile_c_risk_acceptance: Option<Value>,
+    /// Advertise authenticated device status (`cpharStatusSignature: true`).
+    pub status_signature: bool,
+    /// BAL-4 maximum attestation interval in seconds (`cpharMaxAttestationIntervalSeconds`).
+    pub max_attestation_interval_seconds: Option<u64>,
 }
 
 impl MethodSpec {
@@ -336,6 +376,12 @@ impl MethodSpec {
         }
         if let Some(ra) = &self.profile_c_risk_acceptance {
             m.insert("profileCRiskAcceptance".into(), ra.clone());
+        }
+        if self.status_signature {
+            m.insert(STATUS_SIGNATURE_CAPABILITY.into(), Value::Bool(true));
+        }
+        if let Some(secs) = self.max_attestation_interval_seconds {
+            m.insert(MAX_ATTESTATION_INTERVAL_MEMBER.into(), Value::from(secs));
         }
         Value::Object(m)
     }

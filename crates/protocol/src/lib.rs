@@ -11,11 +11,14 @@
 //! - [`pid`], [`pbac`], [`continuous`], [`risk`]: Appendix A, C, D and §6.3.
 //! - [`replay`], [`ratelimit`]: thread-safe, bounded guards the server puts in front.
 //! - [`seal`]: a software seal answering challenges.
+//! - [`domain`]: the type-tagged envelope for everything else a seal key signs (CPHAR
+//!   extensions: continuous attestations, authenticated device status).
 #![forbid(unsafe_code)]
 
 pub mod codes;
 pub mod continuous;
 pub mod did;
+pub mod domain;
 mod fields;
 pub mod message;
 pub mod pbac;

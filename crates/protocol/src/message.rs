@@ -2,6 +2,8 @@
 //!
 //! Both are parsed strictly (I-JSON, PROTOCOL.md) and keep the object exactly as received:
 //! unknown members stay in, because the seal's signature covers `JCS(request as received)`.
+//! A verifier accepts them; the seal does not sign them ([`REQUEST_MEMBERS`], domain
+//! separation in [`crate::domain`]).
 //! The canonical bytes of a request are computed once, when it is parsed or issued, so that
 //! verification does not pay for canonicalization again.
 
@@ -12,6 +14,19 @@ use serde_json::{Map, Value};
 
 /// Minimum nonce length in bytes (≥ 256 bits, seed 002 §4.3.1).
 pub const MIN_NONCE_BYTES: usize = 32;
+
+/// The members a ChallengeRequest may carry (seed 002 §4.3.1; CPHAR documents no request
+/// extension). The seal refuses to sign a request with any other member, so that its
+/// signature over `JCS(request)` cannot stand for any other message.
+pub const REQUEST_MEMBERS: &[&str] = &[
+    "did",
+    "didVersion",
+    "nonce",
+    "timestamp",
+    "verifier",
+    "minBal",
+    "requestPbac",
+];
 
 /// Why bytes are not a usable protocol message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -129,6 +144,13 @@ impl ChallengeRequest {
     pub fn raw(&self) -> &Value {
         &self.raw
     }
+    /// The first member that is not one of [`REQUEST_MEMBERS`], if any.
+    pub fn first_unknown_member(&self) -> Option<&str> {
+        self.raw
+            .as_object()
+            .and_then(|obj| obj.keys().find(|k| !REQUEST_MEMBERS.contains(&k.as_str())))
+            .map(String::as_str)
+    }
     /// `JCS(request as received)`: the bytes the seal signs.
     pub fn canonical_bytes(&self) -> &[u8] {
         &self.canonical
@@ -181,6 +203,7 @@ pub struct ChallengeResponse {
     continuous_attestation: Option<Map<String, Value>>,
     pbac_applied: Option<bool>,
     pbac_signature: Option<Map<String, Value>>,
+    status_signature: Option<String>,
 }
 
 impl ChallengeResponse {
@@ -205,6 +228,9 @@ impl ChallengeResponse {
         let continuous_attestation = fields::opt_object(obj, "continuousAttestation")?.cloned();
         let pbac_applied = fields::opt_bool(obj, "pbacApplied")?;
         let pbac_signature = fields::opt_object(obj, "pbacSignature")?.cloned();
+        // CPHAR extension; its encoding is judged with the signature, not here.
+        let status_signature =
+            fields::opt_str(obj, crate::domain::STATUS_SIGNATURE_MEMBER)?.map(str::to_owned);
         Ok(ChallengeResponse {
             did,
             nonce,
@@ -216,6 +242,7 @@ impl ChallengeResponse {
             continuous_attestation,
             pbac_applied,
             pbac_signature,
+            status_signature,
             raw,
         })
     }
@@ -263,5 +290,10 @@ impl ChallengeResponse {
     /// The PVS attestation, if present.
     pub fn pbac_signature(&self) -> Option<&Map<String, Value>> {
         self.pbac_signature.as_ref()
+    }
+    /// The authenticated device status signature (`statusSignature`, CPHAR extension), as
+    /// written.
+    pub fn status_signature(&self) -> Option<&str> {
+        self.status_signature.as_deref()
     }
 }

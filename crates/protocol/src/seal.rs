@@ -1,9 +1,18 @@
 //! The device side of challenge-response: a software seal that answers a ChallengeRequest by
 //! signing `JCS(request as received)` with its binding key (seed 002 §4.3.2–4.3.3).
 //!
+//! It refuses requests with members outside seed 002 §4.3.1
+//! ([`crate::message::REQUEST_MEMBERS`]): the seal's key must never sign bytes that another
+//! message type could be read from (`docs/protocol-extensions.md`). Besides the seed's
+//! signature it adds the CPHAR authenticated status (`statusSignature`): a second signature
+//! by the binding key over the device-status envelope of [`crate::domain`], so that
+//! `deviceStatus` cannot be removed or changed in transit. Verifiers of methods that do not
+//! advertise it ignore the member.
+//!
 //! For development and tests; a hardware seal does the same inside its secure element.
 
 use crate::codes::{Bal, DeviceStatus};
+use crate::domain::{self, STATUS_SIGNATURE_MEMBER};
 use crate::message::{ChallengeRequest, ChallengeResponse, MessageError};
 use crate::timestamp::Timestamp;
 use cphar_crypto::SigningKey;
@@ -18,6 +27,12 @@ pub enum SealError {
     /// The response could not be assembled.
     #[error("{0}")]
     Message(#[from] MessageError),
+    /// The request carries a member seed 002 §4.3.1 does not define: not signed.
+    #[error("request member '{0}' is not a ChallengeRequest field; not signed")]
+    UnknownRequestMember(String),
+    /// The status envelope could not be canonicalized.
+    #[error("cannot canonicalize the status envelope: {0}")]
+    Canonical(#[from] cphar_jcs::CanonError),
 }
 
 /// A seal answering challenges with a software-held key.
@@ -55,7 +70,17 @@ impl SoftwareSeal {
         request: &ChallengeRequest,
         now: Timestamp,
     ) -> Result<ChallengeResponse, SealError> {
+        if let Some(member) = request.first_unknown_member() {
+            return Err(SealError::UnknownRequestMember(member.to_owned()));
+        }
         let signature = self.key.sign(request.canonical_bytes())?;
+        let status_input = domain::status_signing_input(
+            request.did(),
+            &self.binding_method,
+            request.nonce(),
+            self.status,
+        )?;
+        let status_signature = self.key.sign(&status_input)?;
         let mut obj = Map::new();
         obj.insert("did".into(), Value::String(request.did().to_owned()));
         obj.insert("nonce".into(), Value::String(request.nonce().to_owned()));
@@ -76,6 +101,10 @@ impl SoftwareSeal {
             );
         }
         obj.insert("pbacApplied".into(), Value::Bool(false));
+        obj.insert(
+            STATUS_SIGNATURE_MEMBER.into(),
+            Value::String(cphar_crypto::b64::encode(&status_signature)),
+        );
         Ok(ChallengeResponse::from_value(Value::Object(obj))?)
     }
 }

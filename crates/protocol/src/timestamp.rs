@@ -93,6 +93,11 @@ impl Timestamp {
         self.0.checked_add(d).map(Timestamp)
     }
 
+    /// `self − d`, or `None` outside the representable range.
+    pub fn checked_sub(self, d: Duration) -> Option<Timestamp> {
+        self.0.checked_sub(d).map(Timestamp)
+    }
+
     /// The underlying `time` value.
     pub fn as_offset_date_time(self) -> OffsetDateTime {
         self.0

@@ -8,10 +8,16 @@
 //!
 //! [`verify_json`] adds the structural checks PROTOCOL.md places before step 1, for callers
 //! holding raw bytes (the offline verifier).
+//!
+//! CPHAR extensions (`docs/protocol-extensions.md`): for a method advertising
+//! `cpharStatusSignature`, step 16 moves after step 18, preceded by the status signature; BAL-4
+//! continuous attestations are checked over their envelope and for freshness against the
+//! maximum attestation interval after step 18.
 
 use crate::codes::{Bal, Detail, DeviceStatus, ResultCode, TFP_1};
 use crate::continuous::ContinuousAttestation;
 use crate::did::{BindingMethod, DidDocument, MethodKey};
+use crate::domain;
 use crate::message::{ChallengeRequest, ChallengeResponse};
 use crate::pbac::{self, PbacContext};
 use crate::timestamp::Timestamp;
@@ -23,6 +29,10 @@ use time::Duration;
 
 /// Default timestamp skew tolerance (seed 002 §4.3.4 step 14).
 pub const DEFAULT_SKEW: Duration = Duration::seconds(300);
+
+/// The BAL-4 maximum attestation interval a verifier applies when the binding method does
+/// not publish `cpharMaxAttestationIntervalSeconds` (one hour).
+pub const DEFAULT_MAX_ATTESTATION_INTERVAL: Duration = Duration::seconds(3600);
 
 /// What the verifier is willing to accept, and the keys it holds.
 #[derive(Debug, Clone)]
@@ -44,6 +54,9 @@ pub struct VerifierPolicy {
     pub downgrade_justification: Option<String>,
     /// The device clock drift documented at enrollment, added to `nextExpectedBy` (BAL-4).
     pub attestation_drift: Duration,
+    /// The BAL-4 maximum attestation interval used when the binding method publishes none
+    /// (the method's `cpharMaxAttestationIntervalSeconds` always wins).
+    pub max_attestation_interval: Duration,
     /// PUF helper data the verifier retrieved, by `helperData.uri`.
     pub helper_data: HashMap<String, Vec<u8>>,
 }
@@ -59,6 +72,7 @@ impl Default for VerifierPolicy {
             risk_acceptors: HashMap::new(),
             downgrade_justification: None,
             attestation_drift: Duration::ZERO,
+            max_attestation_interval: DEFAULT_MAX_ATTESTATION_INTERVAL,
             helper_data: HashMap::new(),
         }
     }
@@ -556,29 +570,40 @@ pub fn verify(
         }
     }
 
-    // Step 16. A tamper report is evidence only when the answer's signature verifies (an
-    // unsigned claim must not break a seal); the result is inconclusive either way.
+    // Step 16. For a method advertising the CPHAR authenticated status the status is judged
+    // only after the response signature (step 18) and the status signature verify, so that
+    // it can be neither stripped nor forged in transit. Otherwise (a seed-only seal) a tamper
+    // report is evidence only when the answer's signature verifies: an unsigned claim must
+    // not break a seal. The result is inconclusive either way.
     o.device_status = Some(response.device_status());
-    if response.device_status() == DeviceStatus::Tampered {
+    if !method.status_signature
+        && let Err((result, detail, why)) = status_step(response)
+    {
         if check_response_signature(request, response, method, policy).is_ok() {
-            o.evidence = Evidence::Tamper(TamperReport {
-                object_did: request.did().to_owned(),
-                binding_method: method.id.clone(),
-                reported_at: now,
-            });
+            o.evidence = tamper_evidence(request, method, now);
         }
-        let why = "device reports deviceStatus tampered".to_owned();
-        return o.fail(
-            R::VerificationInconclusive,
-            Detail::DeviceTampered.as_str(),
-            why,
-        );
+        return o.fail(result, detail.as_str(), why);
     }
 
     // Steps 17–18: the signature over JCS(request as received), computed when it was parsed.
     if let Err((result, detail, why)) = check_response_signature(request, response, method, policy)
     {
         return o.fail(result, detail.as_str(), why);
+    }
+
+    // Step 16 for a method advertising authenticated status: the status signature, then
+    // the status it vouches for.
+    if method.status_signature {
+        if let Err((result, detail, why)) =
+            check_status_signature(request, response, method, policy)
+        {
+            return o.fail(result, detail.as_str(), why);
+        }
+        if let Err((result, detail, why)) = status_step(response) {
+            // Both signatures verified: the seal itself reports tamper.
+            o.evidence = tamper_evidence(request, method, now);
+            return o.fail(result, detail.as_str(), why);
+        }
     }
 
     // BAL-4: the continuous attestation, trusted only once its signature verifies.
@@ -607,6 +632,42 @@ pub fn verify(
             return o.fail(
                 R::VerificationInconclusive,
                 Detail::SensorOutOfLimits.as_str(),
+                why,
+            );
+        }
+        // Freshness: generated within one interval before the challenge (and not after it
+        // beyond the skew), and promising its successor within one interval.
+        let interval = method
+            .max_attestation_interval
+            .unwrap_or(policy.max_attestation_interval);
+        let challenge = request.timestamp();
+        let oldest = challenge.checked_sub(interval);
+        let newest = challenge.checked_add(policy.skew);
+        let fresh = oldest.is_some_and(|t| att.generated_at >= t)
+            && newest.is_some_and(|t| att.generated_at <= t);
+        if !fresh {
+            let why = format!(
+                "attestation generated at {}, challenge at {challenge}, maximum interval {interval}",
+                att.generated_at
+            );
+            return o.fail(
+                R::VerificationInconclusive,
+                Detail::ContinuousAttestationNotFresh.as_str(),
+                why,
+            );
+        }
+        if att
+            .generated_at
+            .checked_add(interval)
+            .is_none_or(|limit| att.next_expected_by > limit)
+        {
+            let why = format!(
+                "nextExpectedBy {} is more than {interval} after generatedAt {}",
+                att.next_expected_by, att.generated_at
+            );
+            return o.fail(
+                R::VerificationInconclusive,
+                Detail::ContinuousAttestationIntervalExceeded.as_str(),
                 why,
             );
         }
@@ -731,6 +792,76 @@ fn bal4_members(response: &ChallengeResponse) -> Result<ContinuousAttestation, S
         .continuous_attestation()
         .ok_or_else(|| "BAL-4 response without continuousAttestation".to_owned())?;
     ContinuousAttestation::parse(obj).map_err(|e| format!("continuousAttestation: {e}"))
+}
+
+/// The evidence of an authenticated tamper report.
+fn tamper_evidence(request: &ChallengeRequest, method: &BindingMethod, now: Timestamp) -> Evidence {
+    Evidence::Tamper(TamperReport {
+        object_did: request.did().to_owned(),
+        binding_method: method.id.clone(),
+        reported_at: now,
+    })
+}
+
+/// Step 16: `deviceStatus: tampered` is inconclusive whatever the signature.
+fn status_step(response: &ChallengeResponse) -> Result<(), (ResultCode, Detail, String)> {
+    if response.device_status() == DeviceStatus::Tampered {
+        return Err((
+            ResultCode::VerificationInconclusive,
+            Detail::DeviceTampered,
+            "device reports deviceStatus tampered".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The CPHAR authenticated status: `statusSignature` over the device-status envelope of
+/// (request DID, selected method, request nonce, reported status), under the method's key.
+fn check_status_signature(
+    request: &ChallengeRequest,
+    response: &ChallengeResponse,
+    method: &BindingMethod,
+    policy: &VerifierPolicy,
+) -> Result<(), (ResultCode, Detail, String)> {
+    let Some(text) = response.status_signature() else {
+        return Err((
+            ResultCode::VerificationInconclusive,
+            Detail::StatusSignatureMissing,
+            format!(
+                "{} advertises authenticated status; no statusSignature",
+                method.id
+            ),
+        ));
+    };
+    let mismatch = |why: String| {
+        (
+            ResultCode::InvalidSignature,
+            Detail::StatusSignatureMismatch,
+            why,
+        )
+    };
+    let sig = cphar_crypto::b64::decode(text)
+        .map_err(|_| mismatch("statusSignature is not unpadded base64url".to_owned()))?;
+    let input = domain::status_signing_input(
+        request.did(),
+        &method.id,
+        request.nonce(),
+        response.device_status(),
+    )
+    .map_err(|e| mismatch(format!("status envelope: {e}")))?;
+    match check_with_method(method, policy, &input, &sig) {
+        KeyCheck::Valid => Ok(()),
+        KeyCheck::Invalid => Err(mismatch(format!(
+            "statusSignature does not verify for deviceStatus {} under {}",
+            response.device_status(),
+            method.id
+        ))),
+        KeyCheck::KeyUnavailable(kid) => Err((
+            ResultCode::VerificationInconclusive,
+            Detail::VerifierKeyUnavailable,
+            format!("verifier holds no profile C key '{kid}'"),
+        )),
+    }
 }
 
 enum KeyCheck {

@@ -870,7 +870,7 @@ fn continuous(s: &Scenario, edit: impl FnOnce(&mut Map<String, Value>)) -> Value
     .unwrap()
     .clone();
     edit(&mut obj);
-    cphar_protocol::signed::seal(&mut obj, |m| {
+    cphar_protocol::continuous::seal(&mut obj, |m| {
         Ok::<_, cphar_protocol::signed::SignedObjectError>(s.seal_key.sign(m).unwrap())
     })
     .unwrap();

@@ -76,6 +76,9 @@ pub fn lot_document(
                 pid,
                 pbac: None,
                 profile_c_risk_acceptance: None,
+                // The registry's seals authenticate their status (CPHAR extension).
+                status_signature: true,
+                max_attestation_interval_seconds: None,
             })
         })
         .collect::<Result<Vec<_>, Refusal>>()?;

@@ -15,10 +15,12 @@
 //!   evidence, re-enrollment expiry; [`agent`] — challenging seals that expose a network
 //!   transport;
 //! * [`metrics`] — Prometheus metrics; [`telemetry`] — structured logs with seed 001's
-//!   telemetry field names; [`config`] — the configuration file.
+//!   telemetry field names; [`config`] — the configuration file;
+//! * [`admin_token`] — the admin token file, written before its token is committed.
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod admin_token;
 pub mod agent;
 pub mod app;
 pub mod attestation;

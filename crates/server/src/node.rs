@@ -8,9 +8,22 @@
 //! * `ea-key.pem` — the Enrollment Authority key (Ed25519) signing BEAs.
 //!
 //! The audit key is generated in memory at every start and never written anywhere.
+//!
+//! **One registry identity.** Processes sharing a database must share its keys: before it
+//! creates or uses a key, a process compares its identity key with the one the audit log's
+//! first epoch names, and its Enrollment Authority key with the active authorities on
+//! record. A mismatch (or a missing key file where the database already knows one) stops the
+//! start with both RFC 7638 thumbprints and the fix: copy `identity-key.pem` / `ea-key.pem`
+//! from a server of this registry. Otherwise a second data directory would open epochs under
+//! another identity and make the shared log fail verification for ever.
+//!
+//! **Owner-only files.** The data directory is created 0700 and the SQLite database is
+//! created 0600 before SQLite opens it (SQLite gives its `-wal` / `-shm` files the database
+//! file's mode), so nothing depends on the process umask. Key PEM text is held in zeroizing
+//! buffers.
 
 use cphar_audit::EpochStart;
-use cphar_crypto::{Algorithm, SigningKey};
+use cphar_crypto::{Algorithm, Jwk, SigningKey};
 use cphar_integrity::clock::ClockConfig;
 use cphar_integrity::selftest::{SelfTestOptions, SelfTestReport};
 use cphar_integrity::{ModuleState, TrustedClock, run_power_on_self_tests};
@@ -21,6 +34,7 @@ use cphar_vendor::VendorRegistry;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// The identity key file in the data directory.
 pub const IDENTITY_KEY_FILE: &str = "identity-key.pem";
@@ -89,6 +103,10 @@ pub enum StartError {
     /// The clock reads earlier than the last audited time, beyond the tolerance.
     #[error("{0}")]
     ClockBehindLog(String),
+    /// This process's identity or Enrollment Authority key is not the one the database
+    /// already knows (or is missing): starting would fork the registry's identity.
+    #[error("{0}")]
+    KeyMismatch(String),
 }
 
 impl StartError {
@@ -99,6 +117,7 @@ impl StartError {
             StartError::Config(_) => "configuration_error",
             StartError::Store(_) => "storage_error",
             StartError::ClockBehindLog(_) => "clock_behind_audit_log",
+            StartError::KeyMismatch(_) => "registry_key_mismatch",
         }
     }
 }
@@ -152,18 +171,72 @@ impl Node {
         let clock = Arc::new(
             TrustedClock::system(config.clock).map_err(|e| StartError::Config(e.to_string()))?,
         );
+        prepare_data_dir(&config)?;
         let store = match &config.database_url {
             Some(url) => AnyStore::open(url).await,
             None => AnyStore::open_data_dir(&config.data_dir).await,
         }
         .map_err(|e| StartError::Store(e.to_string()))?;
         check_clock_against_log(&store, &clock, config.clock.tolerance).await?;
+        let identity_path = config.data_dir.join(IDENTITY_KEY_FILE);
+        let known_identity = known_identity(&store).await?;
         let identity = load_key(
-            &config.data_dir.join(IDENTITY_KEY_FILE),
-            config.create_keys && config.writable,
+            &identity_path,
+            config.create_keys && config.writable && known_identity.is_none(),
         )?
         .map(Arc::new);
+        if let Some(known) = &known_identity {
+            match &identity {
+                Some(key) => same_key(
+                    "identity key",
+                    &identity_path,
+                    key,
+                    std::slice::from_ref(known),
+                    "the identity the audit log's epochs are countersigned by",
+                )?,
+                None if config.writable => {
+                    return Err(missing_key(
+                        "identity key",
+                        &identity_path,
+                        known,
+                        "the identity the audit log's epochs are countersigned by",
+                    ));
+                }
+                None => {}
+            }
+        }
 
+        // The Enrollment Authority key likewise, before anything is written.
+        let ea_path = config.data_dir.join(EA_KEY_FILE);
+        let active_authorities = if config.writable {
+            active_authority_keys(&store).await?
+        } else {
+            Vec::new()
+        };
+        let ea_key = load_key(
+            &ea_path,
+            config.create_keys && config.writable && active_authorities.is_empty(),
+        )?;
+        if config.writable {
+            match (&ea_key, active_authorities.first()) {
+                (Some(key), Some(_)) => same_key(
+                    "Enrollment Authority key",
+                    &ea_path,
+                    key,
+                    &active_authorities,
+                    "the active Enrollment Authority key(s) on record",
+                )?,
+                (None, Some(known)) if config.create_keys => {
+                    return Err(missing_key(
+                        "Enrollment Authority key",
+                        &ea_path,
+                        known,
+                        "the active Enrollment Authority key on record",
+                    ));
+                }
+                _ => {}
+            }
+        }
         // Every audit signature first asks the module. The clock is asked by everything that
         // decides or dates something new (registry decisions, timestamps, checkpoints); a
         // service fact that carries its own time, such as the clock breaching its tolerance,
@@ -214,10 +287,6 @@ impl Node {
         if epoch.is_some() {
             record_module_error_marker(&registry, &clock, &config).await?;
         }
-        let ea_key = load_key(
-            &config.data_dir.join(EA_KEY_FILE),
-            config.create_keys && config.writable,
-        )?;
         if let Some(key) = ea_key.filter(|_| config.writable) {
             registry
                 .use_authority_key(key, &config.actor)
@@ -382,10 +451,134 @@ fn parse_measurement(
         .map_err(|_| StartError::Config("bad measurement".into()))
 }
 
+/// The data directory, created owner-only (0700), and for SQLite the database file created
+/// empty and owner-only (0600) before SQLite opens it: SQLite creates its `-wal` and `-shm`
+/// files with the database file's mode, so the process umask does not matter.
+fn prepare_data_dir(config: &NodeConfig) -> Result<(), StartError> {
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .map_err(|e| StartError::Config(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    if config.database_url.is_none() {
+        let db = dir.join(cphar_store::SQLITE_FILE);
+        if !db.exists() {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(&db) {
+                Ok(_) => {}
+                // Another process created it first: fine, it did the same.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(StartError::Config(format!(
+                        "cannot create {}: {e}",
+                        db.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The identity key the audit log's first epoch names, if the log has an entry.
+async fn known_identity(store: &AnyStore) -> Result<Option<Jwk>, StartError> {
+    let first = store
+        .audit_entries(0, 1)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    let Some((_, line)) = first.first() else {
+        return Ok(None);
+    };
+    let entry: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| StartError::Store(format!("audit entry 0 is not JSON: {e}")))?;
+    let jwk = entry
+        .pointer("/eventData/identityKey")
+        .ok_or_else(|| StartError::Store("audit entry 0 names no identity key".into()))?;
+    Jwk::from_json(jwk)
+        .map(Some)
+        .map_err(|e| StartError::Store(format!("audit entry 0: identity key: {e}")))
+}
+
+/// The public keys of the active Enrollment Authorities on record.
+async fn active_authority_keys(store: &AnyStore) -> Result<Vec<Jwk>, StartError> {
+    let records = cphar_registry::Store::authorities(store)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    records
+        .iter()
+        .filter(|a| a.state == cphar_registry::model::AuthorityState::Active)
+        .map(|a| {
+            Jwk::from_json(&a.public_jwk)
+                .map_err(|e| StartError::Store(format!("authority {}: stored key: {e}", a.key_id)))
+        })
+        .collect()
+}
+
+fn thumbprint(jwk: &Jwk) -> String {
+    jwk.thumbprint_b64()
+        .unwrap_or_else(|_| "(no thumbprint)".to_owned())
+}
+
+/// Refuses unless `key`'s public half is one of `known`.
+fn same_key(
+    what: &str,
+    path: &Path,
+    key: &SigningKey,
+    known: &[Jwk],
+    known_as: &str,
+) -> Result<(), StartError> {
+    let mine = key.verifying_key().to_jwk();
+    if known.contains(&mine) {
+        return Ok(());
+    }
+    let theirs: Vec<String> = known.iter().map(thumbprint).collect();
+    Err(StartError::KeyMismatch(format!(
+        "the {what} in {} (thumbprint {}) is not {known_as} (thumbprint {}): this database \
+         belongs to a registry whose keys this data directory does not hold. Copy {} from a \
+         server of this registry into {} (or start with that server's data directory); \
+         starting would fork the registry's identity",
+        path.display(),
+        thumbprint(&mine),
+        theirs.join(", "),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        path.parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+    )))
+}
+
+/// The error for a data directory without a key the database already knows.
+fn missing_key(what: &str, path: &Path, known: &Jwk, known_as: &str) -> StartError {
+    StartError::KeyMismatch(format!(
+        "no {what} at {} but the database already knows {known_as} (thumbprint {}): copy that \
+         key file from a server of this registry to {} instead of creating a new one",
+        path.display(),
+        thumbprint(known),
+        path.display(),
+    ))
+}
+
 /// Reads a PKCS#8 key file; creates an Ed25519 key there (mode 0600) when allowed.
 pub fn load_key(path: &Path, create: bool) -> Result<Option<SigningKey>, StartError> {
     if path.exists() {
         let pem = std::fs::read_to_string(path)
+            .map(Zeroizing::new)
             .map_err(|e| StartError::Config(format!("cannot read {}: {e}", path.display())))?;
         return SigningKey::from_pkcs8_pem(&pem).map(Some).map_err(|e| {
             StartError::Config(format!(

@@ -16,6 +16,7 @@ use cphar_tsa::{
 };
 use parking_lot::Mutex;
 use std::path::Path;
+use zeroize::Zeroizing;
 
 /// The default TSA policy OID (an arc under the private enterprise arc, documented here).
 pub const DEFAULT_POLICY: &str = "1.3.6.1.4.1.57264.3161.1";
@@ -41,6 +42,7 @@ impl TsaService {
         let (key_pem, chain_der) = match (key, chain) {
             (Some(k), Some(c)) => {
                 let key = std::fs::read_to_string(k)
+                    .map(Zeroizing::new)
                     .map_err(|e| format!("cannot read {}: {e}", k.display()))?;
                 let chain = std::fs::read_to_string(c)
                     .map_err(|e| format!("cannot read {}: {e}", c.display()))?;
@@ -91,7 +93,7 @@ impl TsaService {
     }
 }
 
-fn dev_files(node: &Node) -> Result<(String, Vec<Vec<u8>>), String> {
+fn dev_files(node: &Node) -> Result<(Zeroizing<String>, Vec<Vec<u8>>), String> {
     let dir = &node.config.data_dir;
     let (key_path, chain_path) = (dir.join(TSA_KEY_FILE), dir.join(TSA_CHAIN_FILE));
     if !key_path.exists() {
@@ -115,6 +117,7 @@ fn dev_files(node: &Node) -> Result<(String, Vec<Vec<u8>>), String> {
         std::fs::write(&chain_path, certs_to_pem(&chain.chain_der)).map_err(|e| e.to_string())?;
     }
     let key = std::fs::read_to_string(&key_path)
+        .map(Zeroizing::new)
         .map_err(|e| format!("cannot read {}: {e}", key_path.display()))?;
     let chain = std::fs::read_to_string(&chain_path)
         .map_err(|e| format!("cannot read {}: {e}", chain_path.display()))?;

@@ -992,7 +992,8 @@ async fn tamper_report_breaks_the_seal(db: TestDb) {
     let seal = env.active_lot("LOT-T", "SEAL-T", ED).await;
     env.attest("LOT-T", &seal, DeviceStatus::Operational).await;
 
-    // Someone else's key claiming tamper: inconclusive, recorded, nothing breaks.
+    // Someone else's key claiming tamper: its signatures do not verify, recorded, nothing
+    // breaks (the method advertises the authenticated status, so the signature decides).
     let impostor = TestSeal {
         device: env.device(ED),
         ..seal.clone()
@@ -1001,7 +1002,7 @@ async fn tamper_report_breaks_the_seal(db: TestDb) {
         .challenge_answer("LOT-T", &impostor, DeviceStatus::Tampered)
         .await;
     let record = env.answer(&id, Answer::Response(&body)).await.unwrap();
-    assert_eq!(record.outcome.detail, Some("device_tampered"));
+    assert_eq!(record.outcome.detail, Some("signature_mismatch"));
     assert!(record.outcome.tamper_report().is_none());
     assert_eq!(env.seal("SEAL-T").await.state, SealState::Attested);
     assert!(env.is_active("LOT-T").await);

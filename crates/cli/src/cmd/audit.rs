@@ -1,8 +1,12 @@
 //! `cphar audit …`: export the audit log, verify an export offline, sign checkpoints, and
 //! make and check inclusion / consistency proofs.
 //!
-//! `verify` exits 0 when the export verifies, 1 naming the first bad `sequenceNumber` and why,
-//! 2 when it cannot run.
+//! `verify` exits 0 when the export verifies under the pinned `--identity-key`, 1 naming the
+//! first bad `sequenceNumber` and why, 2 when it cannot run, and 3 when it verified only
+//! under the identity the log itself declares (`--trust-log-identity`, for exploration: a
+//! log rewritten whole under a fresh identity passes that, so it is never reported as OK).
+//! `check-proof` needs the identity key, and for a consistency bundle the old checkpoint
+//! the caller holds: the bundle's own old root proves nothing.
 
 use crate::cmd::registry::{Location, open};
 use crate::io;
@@ -65,11 +69,22 @@ pub struct VerifyArgs {
     /// A signed checkpoint the export must be consistent with (repeatable).
     #[arg(long, value_name = "FILE")]
     checkpoint: Vec<PathBuf>,
-    /// The registry identity public key (JWK file). Without it the first epoch's identity
-    /// key is trusted and every later epoch must match it.
-    #[arg(long, value_name = "FILE")]
+    /// The registry identity public key (JWK file, from `cphar audit identity-key` or the
+    /// registry's `/.well-known/did.json`) every epoch must be countersigned by.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "trust_log_identity"
+    )]
     identity_key: Option<PathBuf>,
+    /// DANGEROUS, for exploration: trust the identity key the log declares in its first
+    /// epoch. Prints a warning and exits 3 (never 0) when the log is otherwise intact.
+    #[arg(long, conflicts_with = "identity_key")]
+    trust_log_identity: bool,
 }
+
+/// Exit code of `audit verify` when the log verified only under its own declared identity.
+const UNPINNED: u8 = 3;
 
 /// Options of `cphar audit prove`.
 #[derive(clap::Args)]
@@ -99,7 +114,7 @@ pub struct CheckProofArgs {
     /// The registry identity public key (JWK file).
     #[arg(long, value_name = "FILE")]
     identity_key: PathBuf,
-    /// For a consistency bundle: the old checkpoint you hold.
+    /// For a consistency bundle (required there): the old checkpoint you hold.
     #[arg(long, value_name = "FILE")]
     old_checkpoint: Option<PathBuf>,
 }
@@ -186,6 +201,12 @@ async fn run_async(command: Command) -> Result<ExitCode> {
                 .with_context(|| format!("{} is not JSON", a.file.display()))?;
             let key = read_identity(&a.identity_key)?;
             let old = a.old_checkpoint.as_deref().map(read_text).transpose()?;
+            if bundle.get("type").and_then(serde_json::Value::as_str) == Some("consistency") && old.is_none() {
+                bail!(
+                    "a consistency bundle is checked against the old checkpoint you hold: \
+                     pass --old-checkpoint FILE (the bundle's own old root proves nothing)"
+                );
+            }
             match transparency::check_bundle(&bundle, &key, old.as_deref()) {
                 Ok(Proven::Included { index, checkpoint }) => {
                     println!(
@@ -247,6 +268,12 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?
     };
     let identity = a.identity_key.as_deref().map(read_identity).transpose()?;
+    if identity.is_none() {
+        eprintln!(
+            "WARNING: --trust-log-identity: the identity key is taken from the log itself; \
+             a log rewritten whole under a fresh identity also passes. Pin it with --identity-key."
+        );
+    }
     let started = std::time::Instant::now();
     let report = match cphar_audit::verify_export(&export, identity.as_ref()) {
         Ok(r) => r,
@@ -299,8 +326,13 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
             );
         }
     }
+    let verdict = if identity.is_some() {
+        "OK"
+    } else {
+        "UNPINNED (chain intact under the log's own identity, origin NOT verified)"
+    };
     println!(
-        "OK: {} entries verified in {:.2} s ({:.0} entries/s), head {}",
+        "{verdict}: {} entries verified in {:.2} s ({:.0} entries/s), head {}",
         report.entries,
         elapsed.as_secs_f64(),
         report.entries as f64 / elapsed.as_secs_f64().max(1e-9),
@@ -314,7 +346,11 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
             e.sequence_number, e.started_at, e.audit_key_thumbprint
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if identity.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(UNPINNED)
+    })
 }
 
 fn first_identity(export: &[u8]) -> Result<VerifyingKey> {

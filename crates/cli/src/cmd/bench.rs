@@ -138,6 +138,8 @@ impl Fixture {
             pid: None,
             pbac: None,
             profile_c_risk_acceptance: None,
+            status_signature: false,
+            max_attestation_interval_seconds: None,
         };
         let document_value = document_json(did, 1, &[spec]);
         let document = DidDocument::from_value(document_value.clone())?;

@@ -70,11 +70,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Respond(args) => args,
         Command::Serve(args) => return serve(args),
     };
-    let pem = io::read_file(&args.key)?;
-    let pem = std::str::from_utf8(&pem)
-        .with_context(|| format!("{} is not a PEM key file", args.key.display()))?;
-    let key = SigningKey::from_pkcs8_pem(pem)
-        .with_context(|| format!("{} is not a usable private key", args.key.display()))?;
+    let key = load_key(&args.key)?;
     let request_bytes = io::read_file(&args.request)?;
     let request = ChallengeRequest::from_json(&request_bytes)
         .with_context(|| format!("{} is not a valid ChallengeRequest", args.request.display()))?;
@@ -95,7 +91,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
 }
 
 fn load_key(path: &std::path::Path) -> Result<SigningKey> {
-    let pem = io::read_file(path)?;
+    // The PEM text is a secret: zeroized when dropped.
+    let pem = zeroize::Zeroizing::new(io::read_file(path)?);
     let pem = std::str::from_utf8(&pem)
         .with_context(|| format!("{} is not a PEM key file", path.display()))?;
     SigningKey::from_pkcs8_pem(pem)
@@ -171,6 +168,10 @@ async fn answer(
     }
     match agent.seal.respond(&request, now) {
         Ok(response) => (StatusCode::OK, response.raw().to_string()),
+        // A request with members outside seed 002 §4.3.1 is refused, not signed.
+        Err(e @ cphar_protocol::seal::SealError::UnknownRequestMember(_)) => {
+            (StatusCode::BAD_REQUEST, e.to_string())
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

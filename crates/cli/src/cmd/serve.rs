@@ -1,6 +1,7 @@
 //! `cphar serve`: the HTTP service. Options come from `--config FILE` (TOML), then the
 //! environment (`CPHAR_…`), then flags, the later overriding the earlier. At the first start
-//! an admin API token is created and written to `DATA_DIR/admin-token` (owner-only).
+//! an admin API token is written to `DATA_DIR/admin-token` (owner-only) before it is
+//! committed; `--reset-admin-token` makes a new one when that file was lost.
 
 use anyhow::{Context, Result, anyhow};
 use cphar_server::ServerConfig;
@@ -111,6 +112,10 @@ pub struct Args {
     /// Longest API token lifetime accepted, seconds [default: 31536000 = 365 days].
     #[arg(long, value_name = "N", env = "CPHAR_TOKEN_MAX_LIFETIME_SECONDS")]
     token_max_lifetime_seconds: Option<u64>,
+    /// Make a new admin API token in DATA_DIR/admin-token (which must not exist), audited,
+    /// then serve: the recovery path when that file was lost.
+    #[arg(long)]
+    reset_admin_token: bool,
 }
 
 impl Args {
@@ -169,8 +174,7 @@ impl Args {
     }
 }
 
-/// The admin token file in the data directory.
-pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+pub use cphar_server::admin_token::ADMIN_TOKEN_FILE;
 
 /// Runs the server until SIGINT / SIGTERM.
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -190,15 +194,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let state = cphar_server::app::build_state(config.clone())
             .await
             .map_err(|e| anyhow!(e))?;
-        if let Some(token) = cphar_server::app::bootstrap_admin(&state)
-            .await
-            .map_err(|e| anyhow!(e))?
-        {
-            let path = config.data_dir.join(ADMIN_TOKEN_FILE);
-            cphar_server::node::write_secret(&path, format!("{token}\n").as_bytes())
-                .map_err(|e| anyhow!("{e}"))?;
+        let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+        if cphar_server::admin_token::bootstrap(&state, &path).await? {
             eprintln!(
                 "cphar: first start: admin API token written to {}",
+                path.display()
+            );
+        } else if args.reset_admin_token {
+            cphar_server::admin_token::reset(&state, &path).await?;
+            eprintln!(
+                "cphar: new admin API token written to {} (earlier tokens stay valid until revoked)",
                 path.display()
             );
         }

@@ -5,9 +5,10 @@ use crate::io;
 use anyhow::{Result, anyhow};
 use cphar_crypto::CmacAes128Key;
 use cphar_protocol::{ResponseTiming, Timestamp, VerifierPolicy};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use time::Duration;
+use zeroize::Zeroizing;
 
 /// Options of `cphar verify`.
 #[derive(clap::Args)]
@@ -30,8 +31,10 @@ pub struct Args {
     /// A trusted Proximity Verifier Service key, as DID=JWK_FILE (repeatable).
     #[arg(long, value_name = "DID=JWK_FILE")]
     pvs_key: Vec<String>,
-    /// A profile C (AES-128-CMAC, deprecated) key held by this verifier, as KID=HEX (repeatable).
-    #[arg(long, value_name = "KID=HEX")]
+    /// A profile C (AES-128-CMAC, deprecated) key held by this verifier, as KID=FILE
+    /// (repeatable). The file holds 32 hex digits or 16 raw bytes: key bytes never appear on
+    /// the command line, where other local users can read them.
+    #[arg(long, value_name = "KID=FILE")]
     cmac_key: Vec<String>,
     /// A party whose profile C risk acceptance is honoured, as DID=JWK_FILE (repeatable).
     #[arg(long, value_name = "DID=JWK_FILE")]
@@ -57,12 +60,20 @@ pub struct Args {
     /// BAL-4 device clock drift, in seconds, tolerated past `nextExpectedBy`.
     #[arg(long, value_name = "N", default_value_t = 0)]
     attestation_drift_seconds: u32,
+    /// BAL-4 maximum attestation interval, in seconds, for methods that publish none
+    /// (`cpharMaxAttestationIntervalSeconds` in the DID document wins).
+    #[arg(long, value_name = "N", default_value_t = 3600,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_attestation_interval_seconds: u32,
 }
 
 fn policy_from(args: &Args) -> Result<VerifierPolicy> {
     let mut policy = VerifierPolicy {
         skew: Duration::seconds(i64::from(args.skew_seconds)),
         attestation_drift: Duration::seconds(i64::from(args.attestation_drift_seconds)),
+        max_attestation_interval: Duration::seconds(i64::from(
+            args.max_attestation_interval_seconds,
+        )),
         downgrade_justification: args.downgrade_justification.clone(),
         max_response_time: args
             .max_response_ms
@@ -85,11 +96,10 @@ fn policy_from(args: &Args) -> Result<VerifierPolicy> {
             .insert(did.to_owned(), io::read_public_jwk(file.as_ref())?);
     }
     for a in &args.cmac_key {
-        let (kid, hex) = io::split_assignment(a, "--cmac-key")?;
-        let bytes = io::decode_hex(hex).map_err(|e| anyhow!("--cmac-key {kid}: {e}"))?;
-        let key =
-            CmacAes128Key::from_slice(&bytes).map_err(|e| anyhow!("--cmac-key {kid}: {e}"))?;
-        policy.cmac_keys.insert(kid.to_owned(), key);
+        let (kid, file) = io::split_assignment(a, "--cmac-key")?;
+        policy
+            .cmac_keys
+            .insert(kid.to_owned(), read_cmac_key(kid, file.as_ref())?);
     }
     for a in &args.helper_data {
         let (uri, file) = io::split_assignment(a, "--helper-data")?;
@@ -98,6 +108,33 @@ fn policy_from(args: &Args) -> Result<VerifierPolicy> {
             .insert(uri.to_owned(), io::read_file(file.as_ref())?);
     }
     Ok(policy)
+}
+
+/// Reads a profile C key file: 16 raw bytes, or 32 hex digits (surrounding whitespace
+/// ignored). Every copy of the key bytes is zeroized; errors never echo the file's content.
+fn read_cmac_key(kid: &str, path: &Path) -> Result<CmacAes128Key> {
+    let contents = Zeroizing::new(io::read_file(path)?);
+    let bad = || {
+        anyhow!(
+            "--cmac-key {kid}: {} holds neither 16 raw bytes nor 32 hex digits",
+            path.display()
+        )
+    };
+    let key: Zeroizing<Vec<u8>> = if contents.len() == 16 {
+        contents.clone()
+    } else {
+        let text = std::str::from_utf8(&contents).map_err(|_| bad())?.trim();
+        if text.len() != 32 {
+            return Err(bad());
+        }
+        let mut bytes = Zeroizing::new(Vec::with_capacity(16));
+        for pair in text.as_bytes().chunks(2) {
+            let digits = std::str::from_utf8(pair).map_err(|_| bad())?;
+            bytes.push(u8::from_str_radix(digits, 16).map_err(|_| bad())?);
+        }
+        bytes
+    };
+    CmacAes128Key::from_slice(&key).map_err(|e| anyhow!("--cmac-key {kid}: {e}"))
 }
 
 /// Runs the command.

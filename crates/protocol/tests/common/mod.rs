@@ -39,6 +39,8 @@ pub fn spec(n: u32, key: &SigningKey, bal: Bal) -> MethodSpec {
         pid: bal.requires_pid().then(pid),
         pbac: None,
         profile_c_risk_acceptance: None,
+        status_signature: false,
+        max_attestation_interval_seconds: None,
     }
 }
 
@@ -128,12 +130,35 @@ impl Scenario {
         ChallengeRequest::from_value(Value::Object(raw)).unwrap()
     }
 
-    /// The seal's honest answer, as a JSON object to tamper with.
+    /// The seal's honest answer, as a JSON object to tamper with. CPHAR's seal refuses
+    /// requests with unknown members; for those this answers as a seal following seed 002
+    /// alone would (signing `JCS(request as received)`, no status signature).
     pub fn response_object(&self, request: &ChallengeRequest) -> Map<String, Value> {
         let key = SigningKey::from_pkcs8_pem(&self.seal_key.to_pkcs8_pem().unwrap()).unwrap();
         let seal = SoftwareSeal::new(key, self.seal_method.clone(), self.seal_bal);
-        let response = seal.respond(request, self.device_time).unwrap();
-        response.raw().as_object().unwrap().clone()
+        if request.first_unknown_member().is_none() {
+            let response = seal.respond(request, self.device_time).unwrap();
+            return response.raw().as_object().unwrap().clone();
+        }
+        let plain = ChallengeRequest::issue(ChallengeParams {
+            did: request.did().to_owned(),
+            ..self.params.clone()
+        })
+        .unwrap();
+        let mut obj = seal
+            .respond(&plain, self.device_time)
+            .unwrap()
+            .raw()
+            .as_object()
+            .unwrap()
+            .clone();
+        obj.remove("statusSignature");
+        let sig = self.seal_key.sign(request.canonical_bytes()).unwrap();
+        obj.insert(
+            "signature".into(),
+            Value::String(cphar_crypto::b64::encode(&sig)),
+        );
+        obj
     }
 
     pub fn run(&self) -> Outcome {

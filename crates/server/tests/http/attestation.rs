@@ -33,7 +33,7 @@ async fn tampered_answer_breaks_the_seal() {
     let (id, request) = s.challenge(&roles.verifier, "LOT-T").await;
     let body = impostor.respond_with(&request, &method, DeviceStatus::Tampered);
     let r = s.answer(&roles.verifier, &id, body).await.expect(200);
-    assert_eq!(r["detail"], "device_tampered", "{r}");
+    assert_eq!(r["detail"], "signature_mismatch", "{r}");
     assert_eq!(s.seal_state(&roles, "SEAL-T").await, "sealed");
     assert!(s.active_ids().await.contains(&"LOT-T".to_owned()));
 

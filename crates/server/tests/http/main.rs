@@ -14,6 +14,10 @@
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
 //! * [`redteam`] — regressions for an outside red team's findings (floods, idle
 //!   connections, token lifetimes, identifiers, out-of-range numbers, nested unknown members);
+//! * [`admin_token`] — the admin token file written before its token is committed; reset;
+//! * [`identity`] — a process with other keys than the database knows does not start;
+//!   owner-only data directory;
+//! * [`status`] — a stripped tamper report is not valid (authenticated device status);
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
 //! * [`schemas`] — every operation answered with its documented success; [`conformance`]
 //!   checks every answer of the suite against the OpenAPI schemas;
@@ -28,15 +32,18 @@
 mod conformance;
 mod harness;
 
+mod admin_token;
 mod attestation;
 mod audit_complete;
 mod bad_input;
 mod cluster;
 mod confidential;
+mod identity;
 mod lifecycle;
 mod redteam;
 mod replay;
 mod roles;
 mod schemas;
 mod service;
+mod status;
 mod tsa;
