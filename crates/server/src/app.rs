@@ -88,8 +88,9 @@ async fn count_requests(State(s): State<Arc<AppState>>, req: Request, next: Next
 }
 
 /// Starts the node and its state from a server configuration.
-pub async fn build_state(config: ServerConfig) -> Result<Arc<AppState>, String> {
+pub async fn build_state(mut config: ServerConfig) -> Result<Arc<AppState>, String> {
     let mut node_config = NodeConfig::new(config.data_dir.clone(), config.did_host());
+    node_config.host_configured = config.host.is_some();
     node_config.database_url.clone_from(&config.database_url);
     node_config.vendors.clone_from(&config.vendors);
     node_config
@@ -100,6 +101,8 @@ pub async fn build_state(config: ServerConfig) -> Result<Arc<AppState>, String> 
     let node = Node::start(node_config)
         .await
         .map_err(|e| format!("start-up failed ({}): {e}", e.code()))?;
+    // The host the database holds, whatever the default would have been.
+    config.host = Some(node.config.host.clone());
     let tsa = TsaService::load(
         &node,
         config.tsa_key.as_deref(),

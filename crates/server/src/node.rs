@@ -36,8 +36,13 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// PostgreSQL URL.
     pub database_url: Option<String>,
-    /// did:web host of the registry.
+    /// did:web host of the registry. The database records the host of its first start;
+    /// see [`NodeConfig::host_configured`] for what happens when they differ.
     pub host: String,
+    /// Whether `host` was asked for (flag, environment, config file). When it was, a
+    /// database recorded under another host is refused ([`StartError::HostMismatch`]); when
+    /// not, `host` is only the default for a new database and the recorded host is used.
+    pub host_configured: bool,
     /// Vendor trust file (default: `DATA_DIR/vendors.toml` when present).
     pub vendors: Option<PathBuf>,
     /// Expected SHA-384 of the binary (hex): the software integrity self-test compares it.
@@ -46,8 +51,12 @@ pub struct NodeConfig {
     pub clock: ClockConfig,
     /// Create missing keys (first start).
     pub create_keys: bool,
-    /// Open an audit epoch (false: read-only use, nothing can be written).
+    /// Open an audit epoch (false: read-only use, nothing can be written). A read-only
+    /// start on a SQLite data directory without a database is refused, and creates nothing.
     pub writable: bool,
+    /// Open the epoch only before the first write with events (one-shot CLI commands), not at
+    /// start (the server, whose start is itself worth recording).
+    pub lazy_epoch: bool,
     /// Identity recorded as the actor of start-up records.
     pub actor: String,
 }
@@ -59,11 +68,13 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             database_url: None,
             host: host.into(),
+            host_configured: true,
             vendors: None,
             expected_measurement: None,
             clock: ClockConfig::default(),
             create_keys: true,
             writable: true,
+            lazy_epoch: false,
             actor: "registry".into(),
         }
     }
@@ -86,6 +97,22 @@ pub enum StartError {
     /// The database.
     #[error("database: {0}")]
     Store(String),
+    /// The database was initialised under another did:web host than the one configured.
+    #[error(
+        "this database was initialised for the did:web host '{database}' (lot DIDs \
+         did:web:{database}:lots:…), but this process was configured with '{configured}' \
+         (--host, CPHAR_HOST or `host` in the config file): drop that setting to use \
+         '{database}', or use a database made for '{configured}'"
+    )]
+    HostMismatch {
+        /// The host the database recorded at its first start.
+        database: String,
+        /// The host this process was given.
+        configured: String,
+    },
+    /// A read-only command found no registry where it was pointed.
+    #[error("no registry database at {0} (wrong --data-dir? `cphar registry init` creates one)")]
+    NoDatabase(String),
 }
 
 impl StartError {
@@ -95,6 +122,8 @@ impl StartError {
             StartError::SelfTest { code, .. } => code,
             StartError::Config(_) => "configuration_error",
             StartError::Store(_) => "storage_error",
+            StartError::HostMismatch { .. } => "host_mismatch",
+            StartError::NoDatabase(_) => "no_database",
         }
     }
 }
@@ -130,7 +159,7 @@ pub struct Node {
 
 impl Node {
     /// Starts: self-tests, clock, store, keys, epoch.
-    pub async fn start(config: NodeConfig) -> Result<Node, StartError> {
+    pub async fn start(mut config: NodeConfig) -> Result<Node, StartError> {
         let module = ModuleState::new();
         let options = SelfTestOptions {
             expected_measurement: parse_measurement(config.expected_measurement.as_deref())?,
@@ -146,11 +175,19 @@ impl Node {
         let clock = Arc::new(
             TrustedClock::system(config.clock).map_err(|e| StartError::Config(e.to_string()))?,
         );
+        if !config.writable && config.database_url.is_none() {
+            // Reading must not create: a mistyped path is an error, not an empty registry.
+            let file = config.data_dir.join(cphar_store::SQLITE_FILE);
+            if !file.is_file() {
+                return Err(StartError::NoDatabase(file.display().to_string()));
+            }
+        }
         let store = match &config.database_url {
             Some(url) => AnyStore::open(url).await,
             None => AnyStore::open_data_dir(&config.data_dir).await,
         }
         .map_err(|e| StartError::Store(e.to_string()))?;
+        config.host = resolve_host(&store, &config).await?;
         let identity = load_key(
             &config.data_dir.join(IDENTITY_KEY_FILE),
             config.create_keys && config.writable,
@@ -188,12 +225,17 @@ impl Node {
                 identity: Arc::clone(identity),
                 start,
             };
-            Some(
-                store
-                    .open_epoch(job)
-                    .await
-                    .map_err(|e| StartError::Store(e.to_string()))?,
-            )
+            if config.lazy_epoch {
+                store.defer_epoch(job);
+                None
+            } else {
+                Some(
+                    store
+                        .open_epoch(job)
+                        .await
+                        .map_err(|e| StartError::Store(e.to_string()))?,
+                )
+            }
         } else {
             None
         };
@@ -233,6 +275,29 @@ impl Node {
     pub async fn close(&self) {
         self.registry.store().close().await;
     }
+}
+
+/// The did:web host to run under: the one the database recorded at its first start, which
+/// a configured host must equal; a database without one records this process's host (unless
+/// read-only).
+async fn resolve_host(store: &AnyStore, config: &NodeConfig) -> Result<String, StartError> {
+    let setting = cphar_store::SETTING_DID_HOST;
+    let recorded = match store.setting(setting).await {
+        Ok(Some(host)) => host,
+        Ok(None) if config.writable => store
+            .init_setting(setting, &config.host)
+            .await
+            .map_err(|e| StartError::Store(format!("cannot record the did:web host: {e}")))?,
+        Ok(None) => return Ok(config.host.clone()),
+        Err(e) => return Err(StartError::Store(e.to_string())),
+    };
+    if config.host_configured && recorded != config.host {
+        return Err(StartError::HostMismatch {
+            database: recorded,
+            configured: config.host.clone(),
+        });
+    }
+    Ok(recorded)
 }
 
 /// The audit key of this epoch: non-extractable in a PKCS#11 token when one is configured

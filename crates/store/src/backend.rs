@@ -129,9 +129,16 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url).map_err(db)?;
         let write = PgPoolOptions::new()
             .max_connections(16)
+            .acquire_timeout(PG_CONNECT_TIMEOUT)
             .connect_with(options.clone())
             .await
-            .map_err(db)?;
+            .map_err(|e| {
+                StoreError::Database(format!(
+                    "cannot connect to PostgreSQL at {} within {} s: {e}",
+                    redact_url(url),
+                    PG_CONNECT_TIMEOUT.as_secs()
+                ))
+            })?;
         let read = write.clone();
         let mut tx = write.begin().await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock(7364519826)")
@@ -150,6 +157,28 @@ impl PgStore {
             read,
             committer,
         })
+    }
+}
+
+/// How long a PostgreSQL connection may take: an unreachable server is reported in seconds,
+/// not after sqlx's default 30 s.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `url` without its password (`postgres://user:***@host/db`), for error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The authority ends at the first '/', '?' or '#'; credentials end at its last '@'.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -995,6 +1024,44 @@ macro_rules! store_impl {
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
                 Ok(())
+            }
+
+            /// An installation setting (see [`crate::AnyStore::setting`]).
+            pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT value FROM installation_settings WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err(db)?;
+                Ok(row.map(|(v,)| v))
+            }
+
+            /// Records a setting unless one is there; returns the stored value (see
+            /// [`crate::AnyStore::init_setting`]).
+            pub async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError> {
+                // One statement: concurrent first starts cannot both win.
+                sqlx::query(
+                    "INSERT INTO installation_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&self.write)
+                .await
+                .map_err(db)?;
+                let (stored,): (String,) =
+                    sqlx::query_as("SELECT value FROM installation_settings WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(&self.write)
+                        .await
+                        .map_err(db)?;
+                Ok(stored)
+            }
+
+            /// Defers this process's audit epoch to its first write with events (see
+            /// [`crate::AnyStore::defer_epoch`]).
+            pub fn defer_epoch(&self, epoch: EpochJob) {
+                self.committer.defer_epoch(epoch);
             }
 
             /// Every row of every table as text, in a stable order.

@@ -35,6 +35,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "current_binding",
         sql: include_str!("../migrations/sqlite/0004_current_binding.sql"),
     },
+    Migration {
+        version: 5,
+        name: "installation_settings",
+        sql: include_str!("../migrations/sqlite/0005_installation_settings.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -58,6 +63,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 4,
         name: "current_binding",
         sql: include_str!("../migrations/postgres/0004_current_binding.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "installation_settings",
+        sql: include_str!("../migrations/postgres/0005_installation_settings.sql"),
     },
 ];
 

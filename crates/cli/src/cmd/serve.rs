@@ -170,7 +170,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
