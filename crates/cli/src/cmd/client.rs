@@ -5,7 +5,8 @@
 //! * `token`: an admin makes an API token for a role (written 0600, never printed);
 //! * `attest`: a verifier challenges a lot through the server, has a software seal key (from
 //!   `cphar keygen`) answer, and submits the answer — the server verifies it and, when valid,
-//!   the seal becomes Attested.
+//!   the seal becomes Attested;
+//! * `tsa-root`: the root of the server's TSA chain, for `cphar ts verify --ca`.
 
 use crate::http::Client;
 use crate::io;
@@ -26,6 +27,19 @@ pub enum Command {
     /// Challenge a lot through the server, answer with a seal key, submit; prints the
     /// server's decision (exit 0 when the attestation is valid, 1 otherwise).
     Attest(AttestArgs),
+    /// Save the root of the server's TSA chain (`GET /tsa/certificate`, last certificate)
+    /// for `cphar ts verify --ca`. Trust on first use: compare it with the operator's copy.
+    TsaRoot(TsaRootArgs),
+}
+
+/// Options of `cphar client tsa-root`.
+#[derive(clap::Args)]
+pub struct TsaRootArgs {
+    #[command(flatten)]
+    server: Server,
+    /// Where to write the root certificate (PEM).
+    #[arg(long, value_name = "FILE", default_value = "tsa-root.pem")]
+    out: PathBuf,
 }
 
 /// Where the server is.
@@ -94,6 +108,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         match command {
             Command::Token(a) => token(a).await,
             Command::Attest(a) => attest(a).await,
+            Command::TsaRoot(a) => tsa_root(a).await,
         }
     })
 }
@@ -212,4 +227,23 @@ async fn attest(a: AttestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+async fn tsa_root(a: TsaRootArgs) -> Result<ExitCode> {
+    let answer = client(&a.server)?.get("/tsa/certificate", None).await?;
+    if answer.status != 200 {
+        return Err(refused("the server refused", answer.status, &answer.body));
+    }
+    let text = std::str::from_utf8(&answer.bytes).context("the TSA chain is not PEM text")?;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    let start = text
+        .rfind(BEGIN)
+        .ok_or_else(|| anyhow!("the server's TSA chain holds no certificate"))?;
+    let root = text.get(start..).unwrap_or_default().trim_end();
+    cphar_tsa::TrustAnchors::from_pem(root)
+        .map_err(|e| anyhow!("the last certificate of the TSA chain is not usable: {e}"))?;
+    std::fs::write(&a.out, format!("{root}\n"))
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    println!("TSA root written to {}", a.out.display());
+    Ok(ExitCode::SUCCESS)
 }

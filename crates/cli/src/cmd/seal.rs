@@ -120,8 +120,8 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         // SIGINT or SIGTERM: stop accepting, finish the answers in flight, exit 0.
-        let (addr, task) =
-            spawn_agent(seal, limiter, args.listen, super::serve::shutdown_signal()).await?;
+        let stop = super::serve::shutdown_signal()?;
+        let (addr, task) = spawn_agent(seal, limiter, args.listen, stop).await?;
         eprintln!(
             "cphar: seal agent for {} on http://{addr}/challenge",
             args.binding_method
