@@ -81,7 +81,7 @@ enum Command {
     Lot(ShowArgs),
     /// Show a seal with its history.
     Seal(ShowArgs),
-    /// Print a lot DID document (latest or `--version`).
+    /// Print a lot DID document (the latest, or an older one with `--version-id N`).
     Did(DidArgs),
     /// List the active reserve set.
     Active(ListArgs),
