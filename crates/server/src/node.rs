@@ -226,7 +226,7 @@ impl Node {
                 start,
             };
             if config.lazy_epoch {
-                store.defer_epoch(job);
+                store.defer_epoch(job).await;
                 None
             } else {
                 Some(

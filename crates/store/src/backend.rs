@@ -127,18 +127,36 @@ impl PgStore {
     /// together do not race).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(db)?;
+        // One bounded first connection, so an unreachable or silent server is reported in
+        // seconds, naming what was tried; the pool itself keeps sqlx's patient defaults.
+        let unreachable = |why: String| {
+            StoreError::Database(format!(
+                "cannot connect to PostgreSQL at {}: {why}",
+                redact_url(url)
+            ))
+        };
+        match tokio::time::timeout(
+            PG_CONNECT_TIMEOUT,
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        {
+            Ok(Ok(probe)) => {
+                let _ = sqlx::Connection::close(probe).await;
+            }
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    PG_CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let write = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(PG_CONNECT_TIMEOUT)
             .connect_with(options.clone())
             .await
-            .map_err(|e| {
-                StoreError::Database(format!(
-                    "cannot connect to PostgreSQL at {} within {} s: {e}",
-                    redact_url(url),
-                    PG_CONNECT_TIMEOUT.as_secs()
-                ))
-            })?;
+            .map_err(|e| unreachable(e.to_string()))?;
         let read = write.clone();
         let mut tx = write.begin().await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock(7364519826)")
@@ -1060,8 +1078,8 @@ macro_rules! store_impl {
 
             /// Defers this process's audit epoch to its first write with events (see
             /// [`crate::AnyStore::defer_epoch`]).
-            pub fn defer_epoch(&self, epoch: EpochJob) {
-                self.committer.defer_epoch(epoch);
+            pub async fn defer_epoch(&self, epoch: EpochJob) {
+                self.committer.defer_epoch(epoch).await;
             }
 
             /// Every row of every table as text, in a stable order.

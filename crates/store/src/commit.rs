@@ -138,10 +138,8 @@ impl Committer {
     }
 
     /// Keeps `epoch` until the first write with events needs it.
-    pub fn defer_epoch(&self, epoch: EpochJob) {
-        if let Ok(mut slot) = self.deferred.try_lock() {
-            *slot = Some(epoch);
-        }
+    pub async fn defer_epoch(&self, epoch: EpochJob) {
+        *self.deferred.lock().await = Some(epoch);
     }
 
     /// Opens the deferred epoch, if there is one and no epoch is open yet.

@@ -107,11 +107,8 @@ impl AnyStore {
     /// process's first write with events: a process that appends nothing (a read, a refused
     /// command) leaves no epoch behind. Writes without events (issued challenges) do not open
     /// it.
-    pub fn defer_epoch(&self, epoch: EpochJob) {
-        match self {
-            AnyStore::Sqlite(s) => s.defer_epoch(epoch),
-            AnyStore::Postgres(s) => s.defer_epoch(epoch),
-        }
+    pub async fn defer_epoch(&self, epoch: EpochJob) {
+        dispatch!(self.defer_epoch(epoch))
     }
 
     /// An installation setting recorded at the first start (e.g. [`SETTING_DID_HOST`]).

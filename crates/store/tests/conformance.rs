@@ -2374,17 +2374,19 @@ async fn installation_settings_are_written_once(db: TestDb) {
 
 async fn a_deferred_epoch_opens_at_the_first_event(db: TestDb) {
     let store = db.open_plain().await;
-    store.defer_epoch(cphar_store::EpochJob {
-        audit_key: Box::new(
-            cphar_crypto::SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap(),
-        ),
-        identity: Arc::new(identity_key()),
-        start: cphar_audit::EpochStart {
-            self_tests: json!({"passed": true, "suite": "conformance tests"}),
-            binary_measurement: None,
-            started_at: cphar_protocol::Timestamp::now_utc(),
-        },
-    });
+    store
+        .defer_epoch(cphar_store::EpochJob {
+            audit_key: Box::new(
+                cphar_crypto::SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap(),
+            ),
+            identity: Arc::new(identity_key()),
+            start: cphar_audit::EpochStart {
+                self_tests: json!({"passed": true, "suite": "conformance tests"}),
+                binary_measurement: None,
+                started_at: cphar_protocol::Timestamp::now_utc(),
+            },
+        })
+        .await;
     // Nothing written yet: no epoch either.
     assert_eq!(store.audit_head().await.unwrap().0, 0);
     let event = |n: u64| RegistryEvent {
