@@ -26,18 +26,25 @@ ensure_rust_components() {
 }
 
 # Starts a throwaway PostgreSQL server for the tests (unless CPHAR_TEST_DATABASE_URL is
-# already set) and exports CPHAR_TEST_DATABASE_URL. The server lives in a temporary directory,
-# listens on 127.0.0.1 only, trusts local connections, and is stopped when the script exits.
+# already set) and exports CPHAR_TEST_DATABASE_URL. The server lives in a temporary directory
+# and listens on a Unix socket in it only (no TCP port: nothing to collide with, nothing
+# reachable from outside); it trusts local connections and is stopped, and its directory
+# removed, when the calling shell exits or is interrupted. Start-up is retried.
 start_test_postgres() {
   if [ -n "${CPHAR_TEST_DATABASE_URL:-}" ]; then
     echo "using PostgreSQL at CPHAR_TEST_DATABASE_URL" >&2
     return
   fi
   ensure_debian_packages postgresql
-  local bin port dir runas=()
+  local bin dir attempt runas=()
   bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  port="${CPHAR_TEST_POSTGRES_PORT:-55432}"
   dir="$(mktemp -d /tmp/cphar-pg.XXXXXX)"
+  CPHAR_TEST_PG_DIR="$dir"
+  CPHAR_TEST_PG_BIN="$bin"
+  # Installed before anything can fail, so a failed start leaves nothing behind.
+  trap 'stop_test_postgres' EXIT
+  trap 'stop_test_postgres; exit 130' INT
+  trap 'stop_test_postgres; exit 143' TERM
   if [ "$(id -u)" -eq 0 ]; then
     # initdb refuses to run as root: the cluster belongs to the postgres system user.
     chown postgres "$dir"
@@ -45,22 +52,32 @@ start_test_postgres() {
   fi
   "${runas[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
-  "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null \
-    || { cat "$dir/server.log" >&2; return 1; }
-  CPHAR_TEST_PG_DIR="$dir"
-  CPHAR_TEST_PG_BIN="$bin"
-  trap 'stop_test_postgres' EXIT
-  "${runas[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres cphar_test
-  export CPHAR_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/cphar_test"
-  echo "PostgreSQL test server on 127.0.0.1:$port" >&2
+  for attempt in 1 2 3; do
+    if "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-k $dir -c listen_addresses='' -c fsync=on" start >/dev/null; then
+      break
+    fi
+    if [ "$attempt" -eq 3 ]; then
+      cat "$dir/server.log" >&2
+      return 1
+    fi
+    echo "PostgreSQL did not start (attempt $attempt), retrying" >&2
+    "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  done
+  "${runas[@]}" "$bin/createdb" -h "$dir" -U postgres cphar_test
+  # sqlx and libpq take a socket directory as the host parameter.
+  export CPHAR_TEST_DATABASE_URL="postgres://postgres@localhost/cphar_test?host=$dir"
+  echo "PostgreSQL test server on the Unix socket in $dir" >&2
 }
 
 stop_test_postgres() {
   if [ -n "${CPHAR_TEST_PG_DIR:-}" ]; then
     local runas=()
     [ "$(id -u)" -eq 0 ] && runas=(runuser -u postgres --)
-    "${runas[@]}" "$CPHAR_TEST_PG_BIN/pg_ctl" -D "$CPHAR_TEST_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    if [ -f "$CPHAR_TEST_PG_DIR/data/postmaster.pid" ]; then
+      "${runas[@]}" "$CPHAR_TEST_PG_BIN/pg_ctl" -D "$CPHAR_TEST_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
     rm -rf "$CPHAR_TEST_PG_DIR"
+    CPHAR_TEST_PG_DIR=""
   fi
 }

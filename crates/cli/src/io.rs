@@ -61,16 +61,34 @@ pub fn parse_time(s: &str, option: &str) -> Result<Timestamp> {
     Timestamp::parse(s).map_err(|e| anyhow!("{option}: '{s}': {e}"))
 }
 
-/// Writes a secret file readable by the owner only, refusing to overwrite.
+/// Writes a secret file readable by the owner only (0600), refusing to overwrite unless
+/// `force`. With `force` the old file is replaced atomically: the contents go to a new 0600
+/// file in the same directory, which is then renamed over the path. So the result is 0600
+/// whatever the old file's mode, a symlink at the path is replaced rather than followed, and
+/// a crash leaves either the old file or the new one, never half of either.
 pub fn write_secret_file(path: &Path, contents: &[u8], force: bool) -> Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
     if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // tempfile creates with O_EXCL and mode 0600.
+        let mut file = tempfile::Builder::new()
+            .prefix(".cphar-key-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        file.write_all(contents)
+            .and_then(|()| file.as_file().sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        file.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+        return Ok(());
     }
+    let mut options = std::fs::OpenOptions::new();
+    // create_new is O_CREAT|O_EXCL: it fails on any existing entry, symlinks included.
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

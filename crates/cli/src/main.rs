@@ -46,6 +46,12 @@ enum Command {
     /// Act as a software seal.
     #[command(subcommand)]
     Seal(cmd::seal::Command),
+    /// Calls to a running `cphar serve`: API tokens, attesting a lot.
+    #[command(subcommand)]
+    Client(cmd::client::Command),
+    /// Vendor side of seal provisioning (for now: development helpers `dev-ca`, `dev-cert`).
+    #[command(subcommand)]
+    Vendor(cmd::vendor::Command),
     /// Print performance figures.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(*args),
         Command::Seal(c) => cmd::seal::run(c),
         Command::Ts(c) => cmd::ts::run(c),
+        Command::Vendor(c) => cmd::vendor::run(c),
+        Command::Client(c) => cmd::client::run(c),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

@@ -47,8 +47,12 @@ fn dn(cn: &str) -> DistinguishedName {
 }
 
 fn ca(cn: &str, key: KeyPair, issuer: Option<&Ca>) -> Result<Ca> {
+    ca_named(dn(cn), key, issuer)
+}
+
+fn ca_named(name: DistinguishedName, key: KeyPair, issuer: Option<&Ca>) -> Result<Ca> {
     let mut p = CertificateParams::default();
-    p.distinguished_name = dn(cn);
+    p.distinguished_name = name;
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let now = time::OffsetDateTime::now_utc();
@@ -63,6 +67,39 @@ fn ca(cn: &str, key: KeyPair, issuer: Option<&Ca>) -> Result<Ca> {
         params: p,
         key,
     })
+}
+
+/// A CA's certificate and private key, as PEM text.
+pub struct CaFiles {
+    /// The certificate.
+    pub cert_pem: String,
+    /// The private key (PKCS#8 PEM).
+    pub key_pem: String,
+}
+
+/// A development vendor PKI for `vendor` (P-384 root, P-256 device CA), as files.
+pub fn dev_ca(vendor: &str) -> Result<(CaFiles, CaFiles)> {
+    let named = |cn: &str| {
+        let mut d = DistinguishedName::new();
+        d.push(DnType::OrganizationName, format!("{vendor} (development)"));
+        d.push(DnType::CommonName, cn);
+        d
+    };
+    let root = ca_named(
+        named(&format!("{vendor} development root CA")),
+        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)?,
+        None,
+    )?;
+    let device_ca = ca_named(
+        named(&format!("{vendor} development device CA")),
+        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?,
+        Some(&root),
+    )?;
+    let files = |c: &Ca| CaFiles {
+        cert_pem: c.pem.clone(),
+        key_pem: c.key.serialize_pem(),
+    };
+    Ok((files(&root), files(&device_ca)))
 }
 
 impl Vendor {

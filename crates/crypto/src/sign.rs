@@ -16,9 +16,7 @@ use aws_lc_rs::signature::{
 };
 use ed25519_dalek::Signer as _;
 use ed25519_dalek::pkcs8::spki::der::pem::{self, LineEnding};
-use ed25519_dalek::pkcs8::{
-    DecodePrivateKey as _, EncodePrivateKey as _, ObjectIdentifier, PrivateKeyInfoRef,
-};
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, ObjectIdentifier, PrivateKeyInfoRef};
 use zeroize::Zeroizing;
 
 use crate::{Algorithm, CryptoError, VerifyingKey, b64};
@@ -28,6 +26,11 @@ pub const PKCS8_PEM_LABEL: &str = "PRIVATE KEY";
 
 /// id-Ed25519 (RFC 8410).
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// DER of an Ed25519 PKCS#8 v1 PrivateKeyInfo up to the 32-byte seed: SEQUENCE (46 bytes) {
+/// INTEGER 0, AlgorithmIdentifier { id-Ed25519 }, OCTET STRING { OCTET STRING (32 bytes) } }.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 /// id-ecPublicKey (RFC 5480).
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// secp256r1 / P-256.
@@ -153,10 +156,14 @@ impl SigningKey {
     /// [`CryptoError::InvalidKey`] if encoding fails.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         match &self.inner {
-            Inner::Ed25519(key) => key
-                .to_pkcs8_der()
-                .map(|doc| Zeroizing::new(doc.as_bytes().to_vec()))
-                .map_err(|_| CryptoError::InvalidKey("cannot encode Ed25519 PKCS#8".into())),
+            Inner::Ed25519(key) => {
+                // PKCS#8 v1 (RFC 8410 §7: the seed only). ed25519-dalek writes v2 with the
+                // public key attached, which OpenSSL 3.0 cannot read.
+                let mut der = Zeroizing::new(Vec::with_capacity(48));
+                der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+                der.extend_from_slice(key.as_bytes());
+                Ok(der)
+            }
             Inner::Ecdsa(pair) => pair
                 .to_pkcs8v1()
                 .map(|doc| Zeroizing::new(doc.as_ref().to_vec()))

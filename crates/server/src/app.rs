@@ -70,9 +70,62 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
+            read_body_first,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
             count_requests,
         ))
         .with_state(state)
+}
+
+/// Most bytes of a body over the limit read and thrown away (see [`read_body_first`]).
+const DRAIN_LIMIT_BYTES: usize = 1024 * 1024;
+/// How long a client may take to send its body.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the request body before any handler answers: up to the body limit plus one byte is
+/// kept (so the body extractor still answers 413 for more), and up to [`DRAIN_LIMIT_BYTES`]
+/// beyond it are read and discarded. A server that answers (401, 403, 413) while the client
+/// is still sending and then closes makes the client see a reset or an incomplete message
+/// instead of the answer; reading first makes the answer arrive whatever the timing. Memory
+/// stays bounded by the limit; larger bodies still get the connection closed.
+async fn read_body_first(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    use http_body_util::BodyExt;
+    if axum::body::HttpBody::is_end_stream(req.body()) {
+        return next.run(req).await;
+    }
+    let keep = s.config.body_limit_bytes.saturating_add(1);
+    let (parts, mut body) = req.into_parts();
+    let mut kept: Vec<u8> = Vec::new();
+    let mut discarded = 0usize;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else {
+                continue; // trailers
+            };
+            let take = keep.saturating_sub(kept.len()).min(data.len());
+            kept.extend_from_slice(data.get(..take).unwrap_or_default());
+            discarded += data.len() - take;
+            if discarded > DRAIN_LIMIT_BYTES {
+                break;
+            }
+        }
+        Ok::<(), axum::Error>(())
+    };
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) | Err(_) => {
+            return crate::problem::Problem::new(
+                crate::problem::ApiCode::BodyUnreadable,
+                "the request body could not be read (closed early or too slow)",
+            )
+            .into_response();
+        }
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(kept)))
+        .await
 }
 
 async fn method_not_allowed() -> crate::problem::Problem {
@@ -151,8 +204,9 @@ async fn count_requests(State(s): State<Arc<AppState>>, req: Request, next: Next
 }
 
 /// Starts the node and its state from a server configuration.
-pub async fn build_state(config: ServerConfig) -> Result<Arc<AppState>, String> {
+pub async fn build_state(mut config: ServerConfig) -> Result<Arc<AppState>, String> {
     let mut node_config = NodeConfig::new(config.data_dir.clone(), config.did_host());
+    node_config.host_configured = config.host.is_some();
     node_config.database_url.clone_from(&config.database_url);
     node_config.vendors.clone_from(&config.vendors);
     node_config
@@ -163,6 +217,8 @@ pub async fn build_state(config: ServerConfig) -> Result<Arc<AppState>, String> 
     let node = Node::start(node_config)
         .await
         .map_err(|e| format!("start-up failed ({}): {e}", e.code()))?;
+    // The host the database holds, whatever the default would have been.
+    config.host = Some(node.config.host.clone());
     let tsa = TsaService::load(
         &node,
         config.tsa_key.as_deref(),

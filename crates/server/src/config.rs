@@ -5,6 +5,10 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The did:web host of an installation configured without one: `localhost` on the default
+/// port, percent-encoded as did:web requires.
+pub const DEFAULT_DID_HOST: &str = "localhost%3A8080";
+
 /// Every server option.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "snake_case")]
@@ -15,7 +19,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// PostgreSQL URL (several servers may share it).
     pub database_url: Option<String>,
-    /// did:web host of the registry (default: derived from `listen`).
+    /// did:web host of the registry (default: the one the database recorded at its first
+    /// start; a new database records `localhost%3APORT` with the `listen` port).
     pub host: Option<String>,
     /// TLS certificate chain (PEM); TLS is on when both this and `tls_key` are set.
     pub tls_cert: Option<PathBuf>,
@@ -134,10 +139,12 @@ impl ServerConfig {
         }
     }
 
-    /// The did:web host: configured, or `127.0.0.1%3A8080` from the listen address.
+    /// The did:web host: configured, or `localhost%3APORT` with the listen port (so the
+    /// default, `localhost%3A8080`, is the one every `cphar registry` command uses too).
+    /// Only the default for a new database: a database keeps the host of its first start.
     pub fn did_host(&self) -> String {
         self.host
             .clone()
-            .unwrap_or_else(|| self.listen.to_string().replace(':', "%3A"))
+            .unwrap_or_else(|| format!("localhost%3A{}", self.listen.port()))
     }
 }

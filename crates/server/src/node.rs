@@ -50,8 +50,13 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// PostgreSQL URL.
     pub database_url: Option<String>,
-    /// did:web host of the registry.
+    /// did:web host of the registry. The database records the host of its first start;
+    /// see [`NodeConfig::host_configured`] for what happens when they differ.
     pub host: String,
+    /// Whether `host` was asked for (flag, environment, config file). When it was, a
+    /// database recorded under another host is refused ([`StartError::HostMismatch`]); when
+    /// not, `host` is only the default for a new database and the recorded host is used.
+    pub host_configured: bool,
     /// Vendor trust file (default: `DATA_DIR/vendors.toml` when present).
     pub vendors: Option<PathBuf>,
     /// Expected SHA-384 of the binary (hex): the software integrity self-test compares it.
@@ -60,8 +65,12 @@ pub struct NodeConfig {
     pub clock: ClockConfig,
     /// Create missing keys (first start).
     pub create_keys: bool,
-    /// Open an audit epoch (false: read-only use, nothing can be written).
+    /// Open an audit epoch (false: read-only use, nothing can be written). A read-only
+    /// start on a SQLite data directory without a database is refused, and creates nothing.
     pub writable: bool,
+    /// Open the epoch only before the first write with events (one-shot CLI commands), not at
+    /// start (the server, whose start is itself worth recording).
+    pub lazy_epoch: bool,
     /// Identity recorded as the actor of start-up records.
     pub actor: String,
 }
@@ -73,11 +82,13 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             database_url: None,
             host: host.into(),
+            host_configured: true,
             vendors: None,
             expected_measurement: None,
             clock: ClockConfig::default(),
             create_keys: true,
             writable: true,
+            lazy_epoch: false,
             actor: "registry".into(),
         }
     }
@@ -107,6 +118,22 @@ pub enum StartError {
     /// already knows (or is missing): starting would fork the registry's identity.
     #[error("{0}")]
     KeyMismatch(String),
+    /// The database was initialised under another did:web host than the one configured.
+    #[error(
+        "this database was initialised for the did:web host '{database}' (lot DIDs \
+         did:web:{database}:lots:…), but this process was configured with '{configured}' \
+         (--host, CPHAR_HOST or `host` in the config file): drop that setting to use \
+         '{database}', or use a database made for '{configured}'"
+    )]
+    HostMismatch {
+        /// The host the database recorded at its first start.
+        database: String,
+        /// The host this process was given.
+        configured: String,
+    },
+    /// A read-only command found no registry where it was pointed.
+    #[error("no registry database at {0} (wrong --data-dir? `cphar registry init` creates one)")]
+    NoDatabase(String),
 }
 
 impl StartError {
@@ -118,6 +145,8 @@ impl StartError {
             StartError::Store(_) => "storage_error",
             StartError::ClockBehindLog(_) => "clock_behind_audit_log",
             StartError::KeyMismatch(_) => "registry_key_mismatch",
+            StartError::HostMismatch { .. } => "host_mismatch",
+            StartError::NoDatabase(_) => "no_database",
         }
     }
 }
@@ -153,7 +182,7 @@ pub struct Node {
 
 impl Node {
     /// Starts: self-tests, clock, store, keys, epoch.
-    pub async fn start(config: NodeConfig) -> Result<Node, StartError> {
+    pub async fn start(mut config: NodeConfig) -> Result<Node, StartError> {
         let module = ModuleState::new();
         let options = SelfTestOptions {
             expected_measurement: parse_measurement(config.expected_measurement.as_deref())?,
@@ -171,12 +200,20 @@ impl Node {
         let clock = Arc::new(
             TrustedClock::system(config.clock).map_err(|e| StartError::Config(e.to_string()))?,
         );
+        if !config.writable && config.database_url.is_none() {
+            // Reading must not create: a mistyped path is an error, not an empty registry.
+            let file = config.data_dir.join(cphar_store::SQLITE_FILE);
+            if !file.is_file() {
+                return Err(StartError::NoDatabase(file.display().to_string()));
+            }
+        }
         prepare_data_dir(&config)?;
         let store = match &config.database_url {
             Some(url) => AnyStore::open(url).await,
             None => AnyStore::open_data_dir(&config.data_dir).await,
         }
         .map_err(|e| StartError::Store(e.to_string()))?;
+        config.host = resolve_host(&store, &config).await?;
         check_clock_against_log(&store, &clock, config.clock.tolerance).await?;
         let identity_path = config.data_dir.join(IDENTITY_KEY_FILE);
         let known_identity = known_identity(&store).await?;
@@ -266,12 +303,17 @@ impl Node {
                 identity: Arc::clone(identity),
                 start,
             };
-            Some(
-                store
-                    .open_epoch(job)
-                    .await
-                    .map_err(|e| StartError::Store(e.to_string()))?,
-            )
+            if config.lazy_epoch {
+                store.defer_epoch(job).await;
+                None
+            } else {
+                Some(
+                    store
+                        .open_epoch(job)
+                        .await
+                        .map_err(|e| StartError::Store(e.to_string()))?,
+                )
+            }
         } else {
             None
         };
@@ -404,6 +446,29 @@ async fn check_clock_against_log(
         )));
     }
     Ok(())
+}
+
+/// The did:web host to run under: the one the database recorded at its first start, which
+/// a configured host must equal; a database without one records this process's host (unless
+/// read-only).
+async fn resolve_host(store: &AnyStore, config: &NodeConfig) -> Result<String, StartError> {
+    let setting = cphar_store::SETTING_DID_HOST;
+    let recorded = match store.setting(setting).await {
+        Ok(Some(host)) => host,
+        Ok(None) if config.writable => store
+            .init_setting(setting, &config.host)
+            .await
+            .map_err(|e| StartError::Store(format!("cannot record the did:web host: {e}")))?,
+        Ok(None) => return Ok(config.host.clone()),
+        Err(e) => return Err(StartError::Store(e.to_string())),
+    };
+    if config.host_configured && recorded != config.host {
+        return Err(StartError::HostMismatch {
+            database: recorded,
+            configured: config.host.clone(),
+        });
+    }
+    Ok(recorded)
 }
 
 /// The audit key of this epoch: non-extractable in a PKCS#11 token when one is configured

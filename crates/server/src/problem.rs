@@ -35,6 +35,8 @@ cphar_protocol::wire_enum! {
         InvalidPath => "invalid_path",
         /// The body has another content type than the operation takes.
         UnsupportedMediaType => "unsupported_media_type",
+        /// The request body could not be read (closed early or too slow).
+        BodyUnreadable => "body_unreadable",
         /// The body exceeds the configured limit.
         BodyTooLarge => "body_too_large",
         /// No such endpoint.
@@ -83,9 +85,10 @@ impl ApiCode {
             ApiCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiCode::RoleNotAllowed | ApiCode::VerifierDidUnbound => StatusCode::FORBIDDEN,
             ApiCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiCode::MalformedJson | ApiCode::InvalidQuery | ApiCode::InvalidPath => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiCode::MalformedJson
+            | ApiCode::InvalidQuery
+            | ApiCode::InvalidPath
+            | ApiCode::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiCode::InvalidInput | ApiCode::InvalidPolicy | ApiCode::InvalidTokenLifetime => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

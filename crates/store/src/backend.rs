@@ -129,11 +129,36 @@ impl PgStore {
     /// together do not race).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(db)?;
+        // One bounded first connection, so an unreachable or silent server is reported in
+        // seconds, naming what was tried; the pool itself keeps sqlx's patient defaults.
+        let unreachable = |why: String| {
+            StoreError::Database(format!(
+                "cannot connect to PostgreSQL at {}: {why}",
+                redact_url(url)
+            ))
+        };
+        match tokio::time::timeout(
+            PG_CONNECT_TIMEOUT,
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        {
+            Ok(Ok(probe)) => {
+                let _ = sqlx::Connection::close(probe).await;
+            }
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    PG_CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let write = PgPoolOptions::new()
             .max_connections(16)
             .connect_with(options.clone())
             .await
-            .map_err(db)?;
+            .map_err(|e| unreachable(e.to_string()))?;
         let read = write.clone();
         let mut tx = write.begin().await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock(7364519826)")
@@ -152,6 +177,28 @@ impl PgStore {
             read,
             committer,
         })
+    }
+}
+
+/// How long a PostgreSQL connection may take: an unreachable server is reported in seconds,
+/// not after sqlx's default 30 s.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `url` without its password (`postgres://user:***@host/db`), for error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The authority ends at the first '/', '?' or '#'; credentials end at its last '@'.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -1157,6 +1204,44 @@ macro_rules! store_impl {
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
                 Ok(())
+            }
+
+            /// An installation setting (see [`crate::AnyStore::setting`]).
+            pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT value FROM installation_settings WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err(db)?;
+                Ok(row.map(|(v,)| v))
+            }
+
+            /// Records a setting unless one is there; returns the stored value (see
+            /// [`crate::AnyStore::init_setting`]).
+            pub async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError> {
+                // One statement: concurrent first starts cannot both win.
+                sqlx::query(
+                    "INSERT INTO installation_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&self.write)
+                .await
+                .map_err(db)?;
+                let (stored,): (String,) =
+                    sqlx::query_as("SELECT value FROM installation_settings WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(&self.write)
+                        .await
+                        .map_err(db)?;
+                Ok(stored)
+            }
+
+            /// Defers this process's audit epoch to its first write with events (see
+            /// [`crate::AnyStore::defer_epoch`]).
+            pub async fn defer_epoch(&self, epoch: EpochJob) {
+                self.committer.defer_epoch(epoch).await;
             }
 
             /// Every row of every table as text, in a stable order.

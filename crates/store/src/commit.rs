@@ -81,6 +81,10 @@ impl AuditState {
 pub(crate) struct Committer {
     jobs: mpsc::Sender<Job>,
     audit: Arc<AuditState>,
+    /// An epoch to open just before the first write that has events (a process that appends
+    /// nothing then leaves no epoch in the log). Locked across the opening, so concurrent
+    /// first writers open it once.
+    deferred: tokio::sync::Mutex<Option<EpochJob>>,
 }
 
 impl Committer {
@@ -106,7 +110,11 @@ impl Committer {
                 run_group(pool.clone(), group, Arc::clone(&shared)).await;
             }
         });
-        Committer { jobs: tx, audit }
+        Committer {
+            jobs: tx,
+            audit,
+            deferred: tokio::sync::Mutex::new(None),
+        }
     }
 
     async fn submit(&self, work: Work) -> Result<Vec<u64>, StoreError> {
@@ -121,7 +129,29 @@ impl Committer {
     }
 
     pub async fn apply(&self, sets: Vec<ChangeSet>) -> Result<Vec<u64>, StoreError> {
+        if sets.iter().any(|s| !s.events().is_empty()) {
+            self.open_deferred_epoch().await?;
+        }
         self.submit(Work::Apply(sets)).await
+    }
+
+    /// Keeps `epoch` until the first write with events needs it.
+    pub async fn defer_epoch(&self, epoch: EpochJob) {
+        *self.deferred.lock().await = Some(epoch);
+    }
+
+    /// Opens the deferred epoch, if there is one and no epoch is open yet.
+    async fn open_deferred_epoch(&self) -> Result<(), StoreError> {
+        if self.audit.signer().is_some() {
+            return Ok(());
+        }
+        let mut slot = self.deferred.lock().await;
+        if self.audit.signer().is_none()
+            && let Some(epoch) = slot.take()
+        {
+            self.open_epoch(epoch).await?;
+        }
+        Ok(())
     }
 
     pub async fn open_epoch(&self, epoch: EpochJob) -> Result<u64, StoreError> {

@@ -18,7 +18,7 @@ mod migrate;
 mod plan;
 mod service;
 
-pub use backend::{PgStore, SqliteStore};
+pub use backend::{PgStore, SqliteStore, redact_url};
 pub use commit::{EpochJob, SigningGuard};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use service::{ChallengeRow, TokenRow, TokenWrite};
@@ -38,6 +38,9 @@ pub enum AnyStore {
     /// PostgreSQL.
     Postgres(PgStore),
 }
+
+/// The setting naming the did:web host the installation's DIDs live under.
+pub const SETTING_DID_HOST: &str = "did_web_host";
 
 /// The SQLite file name inside a data directory.
 pub const SQLITE_FILE: &str = "registry.sqlite3";
@@ -98,6 +101,25 @@ impl AnyStore {
             AnyStore::Sqlite(s) => s.open_epoch(epoch).await,
             AnyStore::Postgres(s) => s.open_epoch(epoch).await,
         }
+    }
+
+    /// Like [`AnyStore::open_epoch`], but the epoch entry is appended only just before this
+    /// process's first write with events: a process that appends nothing (a read, a refused
+    /// command) leaves no epoch behind. Writes without events (issued challenges) do not open
+    /// it.
+    pub async fn defer_epoch(&self, epoch: EpochJob) {
+        dispatch!(self.defer_epoch(epoch))
+    }
+
+    /// An installation setting recorded at the first start (e.g. [`SETTING_DID_HOST`]).
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self.setting(name))
+    }
+
+    /// Records `value` for `name` unless a value is recorded already; returns the recorded
+    /// value (the first writer's, when processes start together). Settings are never changed.
+    pub async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        dispatch!(self.init_setting(name, value))
     }
 
     /// Installs the check every audit signature must pass (refuse signing in the error state).

@@ -40,6 +40,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "attestation",
         sql: include_str!("../migrations/sqlite/0005_attestation.sql"),
     },
+    Migration {
+        version: 6,
+        name: "installation_settings",
+        sql: include_str!("../migrations/sqlite/0006_installation_settings.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -68,6 +73,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 5,
         name: "attestation",
         sql: include_str!("../migrations/postgres/0005_attestation.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "installation_settings",
+        sql: include_str!("../migrations/postgres/0006_installation_settings.sql"),
     },
 ];
 

@@ -70,6 +70,8 @@ conformance!(
     reenroll_refused_on_decommissioned_lot,
     expire_reenrollments_not_blocked_by_decommissioned_lot,
     sign_off_refused_to_inspector_of_the_bound_seal,
+    installation_settings_are_written_once,
+    a_deferred_epoch_opens_at_the_first_event,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -2589,4 +2591,77 @@ async fn sign_off_refused_to_inspector_of_the_bound_seal(db: TestDb) {
         "separation_of_duties",
         env.reg.sign_off("LOT-1", INSPECTOR)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installation settings and deferred epochs
+
+async fn installation_settings_are_written_once(db: TestDb) {
+    let store = db.open_plain().await;
+    let name = cphar_store::SETTING_DID_HOST;
+    assert_eq!(store.setting(name).await.unwrap(), None);
+    // Concurrent first starts: exactly one value wins, and every starter learns it.
+    let (a, b) = tokio::join!(
+        store.init_setting(name, "a.example"),
+        store.init_setting(name, "b.example")
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert!(a == "a.example" || a == "b.example", "{a}");
+    // A later start cannot change it, and it survives a reopen.
+    assert_eq!(store.init_setting(name, "c.example").await.unwrap(), a);
+    store.close().await;
+    let store = db.open_plain().await;
+    assert_eq!(
+        store.setting(name).await.unwrap().as_deref(),
+        Some(a.as_str())
+    );
+    store.close().await;
+}
+
+async fn a_deferred_epoch_opens_at_the_first_event(db: TestDb) {
+    let store = db.open_plain().await;
+    store
+        .defer_epoch(cphar_store::EpochJob {
+            audit_key: Box::new(
+                cphar_crypto::SigningKey::generate(Algorithm::EcdsaP384Sha384).unwrap(),
+            ),
+            identity: Arc::new(identity_key()),
+            start: cphar_audit::EpochStart {
+                self_tests: json!({"passed": true, "suite": "conformance tests"}),
+                binary_measurement: None,
+                started_at: cphar_protocol::Timestamp::now_utc(),
+            },
+        })
+        .await;
+    // Nothing written yet: no epoch either.
+    assert_eq!(store.audit_head().await.unwrap().0, 0);
+    let event = |n: u64| RegistryEvent {
+        event_type: EventType::CustodyRecorded,
+        subject: "deferred".into(),
+        actor: "test".into(),
+        at: start_time(),
+        reason_code: None,
+        data: json!(n),
+    };
+    // Concurrent first writers: the epoch is opened once, before both events.
+    let (a, b) = tokio::join!(
+        store.apply(change_set(Parts {
+            events: vec![event(1)],
+            ..Parts::default()
+        })),
+        store.apply(change_set(Parts {
+            events: vec![event(2)],
+            ..Parts::default()
+        }))
+    );
+    let mut seqs = vec![a.unwrap()[0], b.unwrap()[0]];
+    seqs.sort_unstable();
+    assert_eq!(seqs, vec![1, 2], "the epoch entry is 0, the events follow");
+    let entries = store.audit_entries(0, 10).await.unwrap();
+    assert_eq!(entries.len(), 3);
+    assert!(entries[0].1.contains("audit_key_epoch"), "{}", entries[0].1);
+    let export: String = entries.iter().map(|(_, l)| format!("{l}\n")).collect();
+    cphar_audit::verify_export(export.as_bytes(), Some(&identity_key().verifying_key())).unwrap();
+    store.close().await;
 }

@@ -12,7 +12,6 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Once;
@@ -234,16 +233,8 @@ fn openssl_available() -> bool {
     {
         return true;
     }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("openssl is not on PATH and CI=true: the openssl cross-check must run");
-    }
-    // Written to the raw stderr handle, which libtest does not capture, so the skip shows up
-    // even when the tests "pass".
     SKIP_NOTICE.call_once(|| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPING openssl cross-checks: `openssl` not found on PATH; openssl-made chains were NOT tested ***\n"
-        );
+        cphar_testdata::skip("openssl cross-checks: `openssl` not found on PATH");
     });
     false
 }

@@ -167,7 +167,7 @@ async fn run_async(command: Command) -> Result<ExitCode> {
         Command::Verify(a) => verify(&a),
         Command::Checkpoint(a) => {
             let node = open(&a.location, true).await?;
-            let (note, size) = checkpoint(&node, &a.location).await?;
+            let (note, size) = checkpoint(&node).await?;
             print!("{note}");
             eprintln!("checkpoint of {size} entries");
             node.close().await;
@@ -176,7 +176,7 @@ async fn run_async(command: Command) -> Result<ExitCode> {
         Command::Prove(a) => {
             let node = open(&a.location, false).await?;
             let (lines, tree) = log_tree(node.registry.store()).await?;
-            let (note, size) = signed_note(&node, &a.location, &tree)?;
+            let (note, size) = signed_note(&node, &tree)?;
             let line = lines
                 .get(usize::try_from(a.seq)?)
                 .ok_or_else(|| anyhow!("no entry {} (the log has {size})", a.seq))?;
@@ -189,7 +189,7 @@ async fn run_async(command: Command) -> Result<ExitCode> {
         Command::Consistency(a) => {
             let node = open(&a.location, false).await?;
             let (_, tree) = log_tree(node.registry.store()).await?;
-            let (note, size) = signed_note(&node, &a.location, &tree)?;
+            let (note, size) = signed_note(&node, &tree)?;
             let bundle = transparency::consistency_bundle(&tree, a.from, size, &note)
                 .map_err(|e| anyhow!("{e}"))?;
             println!("{bundle}");
@@ -201,7 +201,9 @@ async fn run_async(command: Command) -> Result<ExitCode> {
                 .with_context(|| format!("{} is not JSON", a.file.display()))?;
             let key = read_identity(&a.identity_key)?;
             let old = a.old_checkpoint.as_deref().map(read_text).transpose()?;
-            if bundle.get("type").and_then(serde_json::Value::as_str) == Some("consistency") && old.is_none() {
+            if bundle.get("type").and_then(serde_json::Value::as_str) == Some("consistency")
+                && old.is_none()
+            {
                 bail!(
                     "a consistency bundle is checked against the old checkpoint you hold: \
                      pass --old-checkpoint FILE (the bundle's own old root proves nothing)"
@@ -382,18 +384,14 @@ async fn log_tree(store: &AnyStore) -> Result<(Vec<String>, cphar_tlog::MemoryTr
     Ok((lines, tree))
 }
 
-fn signed_note(
-    node: &cphar_server::Node,
-    location: &Location,
-    tree: &cphar_tlog::MemoryTree,
-) -> Result<(String, u64)> {
+fn signed_note(node: &cphar_server::Node, tree: &cphar_tlog::MemoryTree) -> Result<(String, u64)> {
     let identity = node
         .identity
         .as_ref()
         .ok_or_else(|| anyhow!("no identity key"))?;
     let now = node.clock.now_for_signing().map_err(|e| anyhow!("{e}"))?;
     let note = transparency::sign(
-        &transparency::origin(&location.host),
+        &transparency::origin(&node.config.host),
         tree.size(),
         tree.root(),
         now,
@@ -405,9 +403,9 @@ fn signed_note(
 
 /// Signs a checkpoint of the whole log, and records that it did (the record is the next
 /// entry, outside the checkpoint).
-async fn checkpoint(node: &cphar_server::Node, location: &Location) -> Result<(String, u64)> {
+async fn checkpoint(node: &cphar_server::Node) -> Result<(String, u64)> {
     let (_, tree) = log_tree(node.registry.store()).await?;
-    let (note, size) = signed_note(node, location, &tree)?;
+    let (note, size) = signed_note(node, &tree)?;
     node.registry
         .record(
             &[ServiceEvent::CheckpointSigned {

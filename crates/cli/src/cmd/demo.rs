@@ -459,6 +459,13 @@ async fn demo(args: Args) -> Result<ExitCode> {
     }
 
     // 3. Bulk: more lots, with progress bars.
+    if args.lots > 0 {
+        println!(
+            "\nbulk: {} more silver lots (LOT-BULK-*), enrolled and attested like the ones above, \
+             to show the same path at volume (--lots N changes how many)",
+            args.lots
+        );
+    }
     let mut bulk = Vec::new();
     let b = bar(u64::from(args.lots), "provisioning seals");
     for i in 0..args.lots {

@@ -31,15 +31,11 @@ pub struct Location {
     /// PostgreSQL URL (`postgres://…`); the data directory then holds only keys and config.
     #[arg(long, value_name = "URL", env = "CPHAR_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// The registry's did:web host (lot DIDs are `did:web:HOST:lots:ID`).
-    #[arg(
-        long,
-        value_name = "HOST",
-        default_value = "localhost%3A8080",
-        env = "CPHAR_HOST",
-        global = true
-    )]
-    pub host: String,
+    /// The registry's did:web host (lot DIDs are `did:web:HOST:lots:ID`) [default: the one
+    /// the database recorded at its first start; for a new database `localhost%3A8080`, as
+    /// for `cphar serve`]. Refused when it differs from the database's.
+    #[arg(long, value_name = "HOST", env = "CPHAR_HOST", global = true)]
+    pub host: Option<String>,
     /// Vendor trust file (JSON or TOML); default `DATA_DIR/vendors.toml` if it exists.
     #[arg(long, value_name = "FILE", env = "CPHAR_VENDORS", global = true)]
     pub vendors: Option<PathBuf>,
@@ -85,7 +81,7 @@ enum Command {
     Lot(ShowArgs),
     /// Show a seal with its history.
     Seal(ShowArgs),
-    /// Print a lot DID document (latest or `--version`).
+    /// Print a lot DID document (the latest, or an older one with `--version-id N`).
     Did(DidArgs),
     /// List the active reserve set.
     Active(ListArgs),
@@ -190,11 +186,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
 impl Location {
     /// The start-up configuration for this location.
     pub fn node_config(&self, writable: bool) -> NodeConfig {
-        let mut config = NodeConfig::new(self.data_dir.clone(), self.host.clone());
+        let host = self
+            .host
+            .clone()
+            .unwrap_or_else(|| cphar_server::config::DEFAULT_DID_HOST.to_owned());
+        let mut config = NodeConfig::new(self.data_dir.clone(), host);
+        config.host_configured = self.host.is_some();
         config.database_url.clone_from(&self.database_url);
         config.vendors.clone_from(&self.vendors);
         config.writable = writable;
         config.create_keys = writable;
+        // One command that appends nothing (a refusal, a repeated `init`) opens no epoch.
+        config.lazy_epoch = true;
         config
     }
 }

@@ -33,7 +33,7 @@ pub struct ServeArgs {
     /// The device status to report.
     #[arg(long, value_name = "STATUS", default_value = "operational")]
     status: DeviceStatus,
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port; the address is printed on stderr).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
     listen: std::net::SocketAddr,
     /// Challenges per minute per verifier DID (seed 002 §4.3.7: 10).
@@ -116,15 +116,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let (addr, task) = spawn_agent(seal, limiter, args.listen, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        // SIGINT or SIGTERM: stop accepting, finish the answers in flight, exit 0.
+        let stop = super::serve::shutdown_signal()?;
+        let (addr, task) = spawn_agent(seal, limiter, args.listen, stop).await?;
         eprintln!(
             "cphar: seal agent for {} on http://{addr}/challenge",
             args.binding_method
         );
         task.await??;
+        eprintln!("cphar: seal agent stopped");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -208,7 +208,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let server = tokio::spawn(cphar_server::app::serve(state, shutdown_signal(), tx));
+        let stop = shutdown_signal()?;
+        let server = tokio::spawn(cphar_server::app::serve(state, stop, tx));
         if let Ok(addr) = rx.await {
             eprintln!(
                 "cphar: serving on {}://{addr}",
@@ -228,19 +229,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Installs the SIGINT and SIGTERM handlers now and returns a future completing on either.
+/// Installing them before the process announces that it is ready means a signal sent right
+/// after the announcement stops it gracefully instead of killing it. Call inside the runtime.
+pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+        Ok(async move {
             tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            return;
-        }
+        })
     }
-    let _ = ctrl_c.await;
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

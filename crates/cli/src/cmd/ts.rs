@@ -53,9 +53,10 @@ pub struct RequestArgs {
     /// Omit the nonce.
     #[arg(long)]
     no_nonce: bool,
-    /// Ask for the TSA certificate in the token.
+    /// Do not ask for the TSA certificate in the token (by default it is asked for, so
+    /// `ts verify` needs only the root).
     #[arg(long)]
-    cert: bool,
+    no_cert: bool,
     /// Requested policy OID.
     #[arg(long, value_name = "OID")]
     policy: Option<String>,
@@ -76,7 +77,9 @@ pub struct VerifyArgs {
     /// The data that was timestamped.
     #[arg(long, value_name = "FILE")]
     data: PathBuf,
-    /// TSA root certificate(s), PEM.
+    /// Trusted TSA certificate(s), PEM: the TSA's root. A CPHAR server publishes its chain
+    /// (leaf first, root last) at `GET /tsa/certificate`; its development TSA keeps it in
+    /// `DATA_DIR/tsa-chain.pem`. Every certificate in this file is trusted.
     #[arg(long, value_name = "FILE")]
     ca: PathBuf,
     /// Further certificates (e.g. the TSA certificate when the token does not carry it).
@@ -112,7 +115,7 @@ fn request(a: RequestArgs) -> Result<ExitCode> {
     let der = make_request(
         &imprint,
         nonce.as_ref().map(|n| &n[..]),
-        a.cert,
+        !a.no_cert,
         policy.as_ref(),
     )?;
     let Some(url) = a.url else {

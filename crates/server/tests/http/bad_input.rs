@@ -786,3 +786,28 @@ async fn retry_after_is_long_enough() {
         again.text()
     );
 }
+
+/// The server reads a body (up to the limit plus a bounded drain) before it answers, so a
+/// client still sending an oversized body always gets the answer — never a reset or an
+/// incomplete message, whatever the timing. Repeated, two at a time, to give the race every
+/// chance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_always_get_their_answer() {
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    let limit = s.state.config.body_limit_bytes;
+    let json = Some("application/json");
+    for size in [limit + 1, limit + 10, limit + 900 * 1024] {
+        for _ in 0..8 {
+            let body = vec![b' '; size];
+            let (forbidden, too_large) = tokio::join!(
+                s.call("POST", "/tokens", Some(&roles.verifier), json, body.clone()),
+                s.call("POST", "/tokens", Some(&s.admin), json, body),
+            );
+            forbidden.problem(403, "role_not_allowed");
+            too_large.problem(413, "body_too_large");
+        }
+    }
+    s.stop().await;
+}

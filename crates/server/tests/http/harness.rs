@@ -54,10 +54,6 @@ pub fn random_hex<const N: usize>() -> String {
         .collect()
 }
 
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// A loud line on the process's stderr (libtest captures `eprintln!`).
 pub fn shout(text: &str) {
     use std::io::Write;
@@ -775,14 +771,9 @@ where
     let base = match std::env::var(PG_URL_VAR) {
         Ok(url) if !url.trim().is_empty() => url,
         _ => {
-            assert!(
-                !ci(),
-                "{PG_URL_VAR} is not set but CI=true: the PostgreSQL HTTP tests must run in CI \
-                 (scripts/test starts a throwaway PostgreSQL)"
-            );
-            shout(&format!(
-                "SKIPPED {name} (PostgreSQL): {PG_URL_VAR} is not set \
-                 (e.g. postgres://postgres@127.0.0.1:55432/cphar_test)"
+            cphar_testdata::skip(&format!(
+                "{name} (PostgreSQL): {PG_URL_VAR} is not set (scripts/test starts a throwaway \
+                 PostgreSQL and sets it)"
             ));
             return;
         }
