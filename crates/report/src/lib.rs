@@ -1,0 +1,44 @@
+//! Signed reserve reports with provable totals: the sans-I/O core.
+//!
+//! A report is a numbered, signed and timestamped statement of the active reserve set at one
+//! instant. Each active lot is a **leaf** (its JCS record, [`leaf`]); the leaves, sorted by lot
+//! id, are committed twice over the same bytes ([`tree`]):
+//!
+//! - a **Merkle sum tree** whose every node carries the exact sum of its subtree per
+//!   (commodity, unit), so an inclusion proof also proves that the lot is counted in the
+//!   published totals, and two adjacent leaves prove that a lot is absent;
+//! - the plain **RFC 9162** tree (via `cphar-tlog`), so any Certificate Transparency library
+//!   can check a lot's inclusion.
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`amount`] | exact decimal quantities (fixed-point `u128`, checked sums) |
+//! | [`leaf`] | the lot record, its field rules and its JCS bytes |
+//! | [`tree`] | sum-tree hashing, the streaming [`TreeBuilder`], the proof-serving [`SumTree`] |
+//! | [`proof`] | inclusion / non-inclusion proofs, JSON, [`verify_proof`] |
+//! | [`report`] | the report document, signature input, timestamp imprint, [`build_report`] |
+//! | [`verify`] | [`verify_report`], [`verify_leaves`], [`verify_succession`], the [`Reason`] codes |
+//!
+//! Nothing here reads a clock, a file or a socket: time, keys, the snapshot and the TSA token
+//! are arguments. The byte-exact format is written down in `docs/reserve-report.md`.
+
+pub mod amount;
+pub mod leaf;
+pub mod proof;
+pub mod report;
+pub mod tree;
+pub mod verify;
+
+pub use amount::{Amount, AmountError};
+pub use leaf::{LastAttestation, LeafError, LotLeaf};
+pub use proof::{InclusionProof, PROOF_FORMAT, Proof, ProofOutcome, verify_proof};
+pub use report::{
+    BuildError, Departure, PolicyRef, PreviousRef, REPORT_FORMAT, Report, ReportKeyRef,
+    ReportSigner, SIGNATURE_CONTEXT, Snapshot, Total, Window, build_report, signature_input,
+    timestamp_imprint, timestamped_bytes,
+};
+pub use tree::{SumKey, SumNode, SumTree, TreeBuilder, TreeError, TreeSummary};
+pub use verify::{
+    Reason, VerifiedReport, VerifyError, VerifyOptions, parse_leaf, verify_leaves, verify_report,
+    verify_succession,
+};
