@@ -1,5 +1,11 @@
 //! Reports end to end through the library: build, stamp with the project's own TSA, verify;
 //! then tamper with every field of a report, a leaf, a proof and the token.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -30,7 +36,8 @@ fn a_report_verifies_with_leaves_and_proofs_for_both_key_algorithms() {
         for lot in &lots {
             let proof = t.prove(1, &lot.lot_id).unwrap();
             // Through JSON, as a relying party receives it.
-            let proof = Proof::from_json_bytes(&serde_json::to_vec(&proof.to_json()).unwrap()).unwrap();
+            let proof =
+                Proof::from_json_bytes(&serde_json::to_vec(&proof.to_json()).unwrap()).unwrap();
             assert_eq!(
                 verify_proof(&verified, &proof, Some(&lot.lot_id)).unwrap(),
                 ProofOutcome::Included(lot.clone())
@@ -50,17 +57,24 @@ fn a_report_verifies_with_leaves_and_proofs_for_both_key_algorithms() {
 fn totals_are_exact_per_commodity_and_unit() {
     let fx = Fx::new();
     let lots = vec![
-        LotLeafB::new("A", "gold", "kg", "0.1"),
-        LotLeafB::new("B", "gold", "kg", "0.2"),
-        LotLeafB::new("C", "gold", "troy_oz", "99999999999999999999.999999999"),
-        LotLeafB::new("D", "gold", "troy_oz", "99999999999999999999.999999999"),
-        LotLeafB::new("E", "wheat", "t", "400.000"),
+        lot_with("A", "gold", "kg", "0.1"),
+        lot_with("B", "gold", "kg", "0.2"),
+        lot_with("C", "gold", "troy_oz", "99999999999999999999.999999999"),
+        lot_with("D", "gold", "troy_oz", "99999999999999999999.999999999"),
+        lot_with("E", "wheat", "t", "400.000"),
     ];
     let report = fx.report(&lots, vec![], None, T0);
     let totals: Vec<_> = report
         .totals
         .iter()
-        .map(|t| (t.commodity.as_str(), t.unit.as_str(), t.quantity.as_str(), t.lots))
+        .map(|t| {
+            (
+                t.commodity.as_str(),
+                t.unit.as_str(),
+                t.quantity.as_str(),
+                t.lots,
+            )
+        })
         .collect();
     assert_eq!(
         totals,
@@ -74,16 +88,13 @@ fn totals_are_exact_per_commodity_and_unit() {
 }
 
 /// A leaf with the given identity and quantity, other fields from `leaf(0)`.
-struct LotLeafB;
-impl LotLeafB {
-    fn new(id: &str, commodity: &str, unit: &str, qty: &str) -> cphar_report::LotLeaf {
-        let mut l = leaf(0);
-        l.lot_id = id.into();
-        l.commodity = commodity.into();
-        l.unit = unit.into();
-        l.quantity = qty.into();
-        l
-    }
+fn lot_with(id: &str, commodity: &str, unit: &str, qty: &str) -> cphar_report::LotLeaf {
+    let mut l = leaf(0);
+    l.lot_id = id.into();
+    l.commodity = commodity.into();
+    l.unit = unit.into();
+    l.quantity = qty.into();
+    l
 }
 
 #[test]
@@ -103,14 +114,21 @@ fn build_refuses_bad_snapshots_without_producing_anything() {
         (negative, "leaf_invalid"),
         (float, "leaf_invalid"),
     ] {
-        let err = cphar_report::build_report(snapshot(&lots, vec![]), None, &fx.key, ts(T0)).unwrap_err();
+        let err =
+            cphar_report::build_report(snapshot(&lots, vec![]), None, &fx.key, ts(T0)).unwrap_err();
         assert_eq!(err.code(), code);
     }
-    let departed = vec![Departure { lot_id: "X".into(), reason: "tamper_detected".into(), at: ts(T0).to_string() }];
-    let err = cphar_report::build_report(snapshot(&leaves(2), departed), None, &fx.key, ts(T0)).unwrap_err();
+    let departed = vec![Departure {
+        lot_id: "X".into(),
+        reason: "tamper_detected".into(),
+        at: ts(T0).to_string(),
+    }];
+    let err = cphar_report::build_report(snapshot(&leaves(2), departed), None, &fx.key, ts(T0))
+        .unwrap_err();
     assert_eq!(err.code(), "departed_without_previous");
     let p256 = SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap();
-    let err = cphar_report::build_report(snapshot(&leaves(2), vec![]), None, &p256, ts(T0)).unwrap_err();
+    let err =
+        cphar_report::build_report(snapshot(&leaves(2), vec![]), None, &p256, ts(T0)).unwrap_err();
     assert_eq!(err.code(), "report_key_invalid");
 }
 
@@ -121,7 +139,10 @@ fn an_empty_reserve_is_a_valid_report_with_a_non_inclusion_proof() {
     let verified = fx.verify(&report).unwrap();
     verify_leaves(&verified, vec![]).unwrap();
     let proof = SumTree::new(vec![]).unwrap().prove(1, "LOT-1").unwrap();
-    assert_eq!(verify_proof(&verified, &proof, None).unwrap(), ProofOutcome::Absent("LOT-1".into()));
+    assert_eq!(
+        verify_proof(&verified, &proof, None).unwrap(),
+        ProofOutcome::Absent("LOT-1".into())
+    );
 }
 
 /// A lot whose seal broke between two reports: absent from the second, listed with its reason,
@@ -130,10 +151,16 @@ fn an_empty_reserve_is_a_valid_report_with_a_non_inclusion_proof() {
 fn a_removed_lot_is_listed_with_its_reason_and_provably_absent() {
     let fx = Fx::new();
     let first_lots = leaves(20);
-    let first = fx.verify(&fx.report(&first_lots, vec![], None, T0)).unwrap();
+    let first = fx
+        .verify(&fx.report(&first_lots, vec![], None, T0))
+        .unwrap();
 
     let broken = first_lots[7].lot_id.clone();
-    let second_lots: Vec<_> = first_lots.iter().filter(|l| l.lot_id != broken).cloned().collect();
+    let second_lots: Vec<_> = first_lots
+        .iter()
+        .filter(|l| l.lot_id != broken)
+        .cloned()
+        .collect();
     let departed = vec![Departure {
         lot_id: broken.clone(),
         reason: "tamper_detected".into(),
@@ -149,12 +176,21 @@ fn a_removed_lot_is_listed_with_its_reason_and_provably_absent() {
 
     let proof = tree(&second_lots).prove(2, &broken).unwrap();
     assert!(matches!(proof, Proof::NonInclusion { .. }));
-    assert_eq!(verify_proof(&second, &proof, Some(&broken)).unwrap(), ProofOutcome::Absent(broken.clone()));
+    assert_eq!(
+        verify_proof(&second, &proof, Some(&broken)).unwrap(),
+        ProofOutcome::Absent(broken.clone())
+    );
     // The first report still proves it was there.
     let proof = tree(&first_lots).prove(1, &broken).unwrap();
-    assert!(matches!(verify_proof(&first, &proof, None).unwrap(), ProofOutcome::Included(_)));
+    assert!(matches!(
+        verify_proof(&first, &proof, None).unwrap(),
+        ProofOutcome::Included(_)
+    ));
     // Its leaves cannot be passed off as the second report's.
-    assert_eq!(reason(verify_leaves(&second, first_lots.clone())), Reason::DepartedLotPresent);
+    assert_eq!(
+        reason(verify_leaves(&second, first_lots.clone())),
+        Reason::DepartedLotPresent
+    );
     // A build that keeps the departed lot is refused.
     let err = cphar_report::build_report(
         snapshot(&first_lots, second.report().departed.clone()),
@@ -166,16 +202,44 @@ fn a_removed_lot_is_listed_with_its_reason_and_provably_absent() {
     assert_eq!(err.code(), "departed_lot_present");
 
     // Succession checks.
-    assert_eq!(reason(verify_succession(&second, &first)), Reason::PreviousNumberMismatch);
-    let other_first = fx.verify(&fx.report(&leaves(19), vec![], None, T0)).unwrap();
-    assert_eq!(reason(verify_succession(&other_first, &second)), Reason::PreviousRootMismatch);
+    assert_eq!(
+        reason(verify_succession(&second, &first)),
+        Reason::PreviousNumberMismatch
+    );
+    let other_first = fx
+        .verify(&fx.report(&leaves(19), vec![], None, T0))
+        .unwrap();
+    assert_eq!(
+        reason(verify_succession(&other_first, &second)),
+        Reason::PreviousRootMismatch
+    );
     for (path, new, want) in [
-        ("/previous/reportDigest", json!("00".repeat(32)), Reason::PreviousDigestMismatch),
-        ("/previous/sumRoot", json!("00".repeat(32)), Reason::PreviousRootMismatch),
-        ("/previous/rfc9162Root", json!("00".repeat(32)), Reason::PreviousRootMismatch),
-        ("/previous/reportNumber", json!(5), Reason::PreviousNumberMismatch),
+        (
+            "/previous/reportDigest",
+            json!("00".repeat(32)),
+            Reason::PreviousDigestMismatch,
+        ),
+        (
+            "/previous/sumRoot",
+            json!("00".repeat(32)),
+            Reason::PreviousRootMismatch,
+        ),
+        (
+            "/previous/rfc9162Root",
+            json!("00".repeat(32)),
+            Reason::PreviousRootMismatch,
+        ),
+        (
+            "/previous/reportNumber",
+            json!(5),
+            Reason::PreviousNumberMismatch,
+        ),
         ("/reportNumber", json!(3), Reason::PreviousNumberMismatch),
-        ("/window/from", json!(ts(T0 + 1).to_string()), Reason::WindowNotContiguous),
+        (
+            "/window/from",
+            json!(ts(T0 + 1).to_string()),
+            Reason::WindowNotContiguous,
+        ),
     ] {
         let forged = fx.resign(&second_report, |v| set(v, path, new));
         let forged = fx.verify(&forged).unwrap();
@@ -183,10 +247,22 @@ fn a_removed_lot_is_listed_with_its_reason_and_provably_absent() {
     }
 }
 
-fn fixture_report(fx: &Fx) -> (Vec<cphar_report::LotLeaf>, cphar_report::VerifiedReport, Report) {
+fn fixture_report(
+    fx: &Fx,
+) -> (
+    Vec<cphar_report::LotLeaf>,
+    cphar_report::VerifiedReport,
+    Report,
+) {
     let first_lots = leaves(12);
-    let first = fx.verify(&fx.report(&first_lots, vec![], None, T0)).unwrap();
-    let lots: Vec<_> = first_lots.iter().filter(|l| l.lot_id != "LOT-000004").cloned().collect();
+    let first = fx
+        .verify(&fx.report(&first_lots, vec![], None, T0))
+        .unwrap();
+    let lots: Vec<_> = first_lots
+        .iter()
+        .filter(|l| l.lot_id != "LOT-000004")
+        .cloned()
+        .collect();
     let departed = vec![Departure {
         lot_id: "LOT-000004".into(),
         reason: "tamper_detected".into(),
@@ -203,34 +279,98 @@ fn tampering_with_any_report_field_breaks_the_signature() {
     let fx = Fx::new();
     let (_, _, report) = fixture_report(&fx);
     let cases: &[(&str, Value, Reason)] = &[
-        ("/format", json!("cphar-reserve-report/2"), Reason::UnsupportedFormat),
+        (
+            "/format",
+            json!("cphar-reserve-report/2"),
+            Reason::UnsupportedFormat,
+        ),
         ("/reportNumber", json!(3), Reason::SignatureInvalid),
-        ("/generatedAt", json!(ts(T0 + 601).to_string()), Reason::SignatureInvalid),
-        ("/window/from", json!(ts(T0 + 1).to_string()), Reason::SignatureInvalid),
-        ("/window/to", json!(ts(T0 + 9999).to_string()), Reason::SignatureInvalid),
+        (
+            "/generatedAt",
+            json!(ts(T0 + 601).to_string()),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/window/from",
+            json!(ts(T0 + 1).to_string()),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/window/to",
+            json!(ts(T0 + 9999).to_string()),
+            Reason::SignatureInvalid,
+        ),
         ("/policy/id", json!("other"), Reason::SignatureInvalid),
         ("/policy/version", json!(4), Reason::SignatureInvalid),
         ("/previous/reportNumber", json!(0), Reason::SignatureInvalid),
-        ("/previous/sumRoot", json!("11".repeat(32)), Reason::SignatureInvalid),
-        ("/previous/rfc9162Root", json!("11".repeat(32)), Reason::SignatureInvalid),
-        ("/previous/reportDigest", json!("11".repeat(32)), Reason::SignatureInvalid),
+        (
+            "/previous/sumRoot",
+            json!("11".repeat(32)),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/previous/rfc9162Root",
+            json!("11".repeat(32)),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/previous/reportDigest",
+            json!("11".repeat(32)),
+            Reason::SignatureInvalid,
+        ),
         ("/previous", Value::Null, Reason::SignatureInvalid),
-        ("/departed/0/lotId", json!("LOT-000005"), Reason::SignatureInvalid),
-        ("/departed/0/reason", json!("device_failure"), Reason::SignatureInvalid),
-        ("/departed/0/at", json!(ts(T0 + 61).to_string()), Reason::SignatureInvalid),
+        (
+            "/departed/0/lotId",
+            json!("LOT-000005"),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/departed/0/reason",
+            json!("device_failure"),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/departed/0/at",
+            json!(ts(T0 + 61).to_string()),
+            Reason::SignatureInvalid,
+        ),
         ("/departed", json!([]), Reason::SignatureInvalid),
         ("/lotCount", json!(12), Reason::SignatureInvalid),
-        ("/lotCountsByState/bound", json!(1), Reason::SignatureInvalid),
-        ("/totals/0/commodity", json!("platinum"), Reason::SignatureInvalid),
+        (
+            "/lotCountsByState/bound",
+            json!(1),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/totals/0/commodity",
+            json!("platinum"),
+            Reason::SignatureInvalid,
+        ),
         ("/totals/0/unit", json!("g"), Reason::SignatureInvalid),
         ("/totals/0/quantity", json!("1"), Reason::SignatureInvalid),
         ("/totals/0/lots", json!(1), Reason::SignatureInvalid),
         ("/sumRoot", json!("22".repeat(32)), Reason::SignatureInvalid),
-        ("/rfc9162Root", json!("22".repeat(32)), Reason::SignatureInvalid),
+        (
+            "/rfc9162Root",
+            json!("22".repeat(32)),
+            Reason::SignatureInvalid,
+        ),
         ("/reportKey/kid", json!("x"), Reason::ReportKeyMismatch),
-        ("/reportKey/alg", json!("ECDSA-P384-SHA384"), Reason::ReportKeyMismatch),
-        ("/signature", json!(b64::encode(&[7u8; 64])), Reason::SignatureInvalid),
-        ("/signature", json!("not base64url!"), Reason::MalformedReport),
+        (
+            "/reportKey/alg",
+            json!("ECDSA-P384-SHA384"),
+            Reason::ReportKeyMismatch,
+        ),
+        (
+            "/signature",
+            json!(b64::encode(&[7u8; 64])),
+            Reason::SignatureInvalid,
+        ),
+        (
+            "/signature",
+            json!("not base64url!"),
+            Reason::MalformedReport,
+        ),
         ("/sumRoot", json!("not hex"), Reason::MalformedReport),
         ("/generatedAt", json!("yesterday"), Reason::MalformedReport),
         ("/lotCount", json!("11"), Reason::MalformedReport),
@@ -244,17 +384,45 @@ fn tampering_with_any_report_field_breaks_the_signature() {
     }
     // Extra and missing members, duplicate names.
     let mut value = report.to_value();
-    value.as_object_mut().unwrap().insert("extra".into(), json!(1));
-    assert_eq!(reason(verify_report(&serde_json::to_vec(&value).unwrap(), &fx.options())), Reason::MalformedReport);
+    value
+        .as_object_mut()
+        .unwrap()
+        .insert("extra".into(), json!(1));
+    assert_eq!(
+        reason(verify_report(
+            &serde_json::to_vec(&value).unwrap(),
+            &fx.options()
+        )),
+        Reason::MalformedReport
+    );
     let mut value = report.to_value();
     value.as_object_mut().unwrap().remove("totals");
-    assert_eq!(reason(verify_report(&serde_json::to_vec(&value).unwrap(), &fx.options())), Reason::MalformedReport);
-    let text = String::from_utf8(report.to_jcs()).unwrap().replacen('{', "{\"lotCount\":0,", 1);
-    assert_eq!(reason(verify_report(text.as_bytes(), &fx.options())), Reason::MalformedReport);
+    assert_eq!(
+        reason(verify_report(
+            &serde_json::to_vec(&value).unwrap(),
+            &fx.options()
+        )),
+        Reason::MalformedReport
+    );
+    let text = String::from_utf8(report.to_jcs())
+        .unwrap()
+        .replacen('{', "{\"lotCount\":0,", 1);
+    assert_eq!(
+        reason(verify_report(text.as_bytes(), &fx.options())),
+        Reason::MalformedReport
+    );
     // Another key.
-    let other = SigningKey::generate(Algorithm::Ed25519).unwrap().verifying_key();
-    let options = VerifyOptions { report_key: &other, ..fx.options() };
-    assert_eq!(reason(verify_report(&report.to_jcs(), &options)), Reason::ReportKeyMismatch);
+    let other = SigningKey::generate(Algorithm::Ed25519)
+        .unwrap()
+        .verifying_key();
+    let options = VerifyOptions {
+        report_key: &other,
+        ..fx.options()
+    };
+    assert_eq!(
+        reason(verify_report(&report.to_jcs(), &options)),
+        Reason::ReportKeyMismatch
+    );
 }
 
 /// The same fields changed by a registry that holds the key (re-signed, re-stamped): the checks
@@ -268,18 +436,50 @@ fn a_re_signed_inconsistent_report_fails_on_the_inconsistency() {
         verify_leaves(&verified, lots.clone())
     };
     let cases: &[(&str, Value, Reason)] = &[
-        ("/generatedAt", json!(ts(T0 - 10).to_string()), Reason::WindowInvalid),
-        ("/window/to", json!(ts(T0 + 601).to_string()), Reason::TimestampOutsideWindow),
+        (
+            "/generatedAt",
+            json!(ts(T0 - 10).to_string()),
+            Reason::WindowInvalid,
+        ),
+        (
+            "/window/to",
+            json!(ts(T0 + 601).to_string()),
+            Reason::TimestampOutsideWindow,
+        ),
         ("/lotCount", json!(12), Reason::TotalsInconsistent),
-        ("/totals/0/quantity", json!("1.50"), Reason::TotalsInconsistent),
+        (
+            "/totals/0/quantity",
+            json!("1.50"),
+            Reason::TotalsInconsistent,
+        ),
         ("/totals/0/lots", json!(0), Reason::TotalsInconsistent),
-        ("/departed/0/at", json!(ts(T0 + 700).to_string()), Reason::DepartedInvalid),
-        ("/departed/0/reason", json!("Not A Code"), Reason::DepartedInvalid),
-        ("/departed/0/lotId", json!("LOT-000005"), Reason::DepartedLotPresent),
+        (
+            "/departed/0/at",
+            json!(ts(T0 + 700).to_string()),
+            Reason::DepartedInvalid,
+        ),
+        (
+            "/departed/0/reason",
+            json!("Not A Code"),
+            Reason::DepartedInvalid,
+        ),
+        (
+            "/departed/0/lotId",
+            json!("LOT-000005"),
+            Reason::DepartedLotPresent,
+        ),
         ("/totals/0/quantity", json!("1"), Reason::TotalsMismatch),
-        ("/totals/0/commodity", json!("platinum"), Reason::TotalsMismatch),
+        (
+            "/totals/0/commodity",
+            json!("platinum"),
+            Reason::TotalsMismatch,
+        ),
         ("/sumRoot", json!("22".repeat(32)), Reason::SumRootMismatch),
-        ("/rfc9162Root", json!("22".repeat(32)), Reason::Rfc9162RootMismatch),
+        (
+            "/rfc9162Root",
+            json!("22".repeat(32)),
+            Reason::Rfc9162RootMismatch,
+        ),
     ];
     for (path, new, want) in cases {
         let forged = fx.resign(&report, |v| set(v, path, new.clone()));
@@ -288,14 +488,21 @@ fn a_re_signed_inconsistent_report_fails_on_the_inconsistency() {
     // Lot count raised together with a total's lots: consistent inside, wrong against leaves.
     let forged = fx.resign(&report, |v| {
         set(v, "/lotCount", json!(12));
-        set(v, "/totals/0/lots", json!(v["totals"][0]["lots"].as_u64().unwrap() + 1));
+        set(
+            v,
+            "/totals/0/lots",
+            json!(v["totals"][0]["lots"].as_u64().unwrap() + 1),
+        );
     });
     assert_eq!(reason(with_leaves(&forged)), Reason::LotCountMismatch);
     // Totals changed consistently: a proof's sums reach sumRoot but not the published totals.
     let forged = fx.resign(&report, |v| set(v, "/totals/0/quantity", json!("1")));
     let verified = fx.verify(&forged).unwrap();
     let proof = tree(&lots).prove(2, &lots[0].lot_id).unwrap();
-    assert_eq!(reason(verify_proof(&verified, &proof, None)), Reason::ProofSumsMismatch);
+    assert_eq!(
+        reason(verify_proof(&verified, &proof, None)),
+        Reason::ProofSumsMismatch
+    );
 }
 
 #[test]
@@ -308,8 +515,16 @@ fn tampering_with_the_token_is_named() {
     missing.timestamp_token = None;
     assert_eq!(reason(fx.verify(&missing)), Reason::TimestampMissing);
     // Without TSA roots the token is not checked (and the caller says so).
-    let options = VerifyOptions { tsa_roots: None, ..fx.options() };
-    assert!(verify_report(&missing.to_jcs(), &options).unwrap().timestamp().is_none());
+    let options = VerifyOptions {
+        tsa_roots: None,
+        ..fx.options()
+    };
+    assert!(
+        verify_report(&missing.to_jcs(), &options)
+            .unwrap()
+            .timestamp()
+            .is_none()
+    );
 
     let mut flipped = report.clone();
     let mut bad = token.clone();
@@ -324,13 +539,20 @@ fn tampering_with_the_token_is_named() {
 
     let mut other_report = report.clone();
     other_report.timestamp_token = Some(b64::encode(&fx.token(&[9; 32], T0 + 605)));
-    assert_eq!(reason(fx.verify(&other_report)), Reason::TimestampImprintMismatch);
+    assert_eq!(
+        reason(fx.verify(&other_report)),
+        Reason::TimestampImprintMismatch
+    );
 
     let digest = cphar_report::timestamp_imprint(&report);
     for gen_time in [T0 + 599, T0 + 600 + 601] {
         let mut late = report.clone();
         late.timestamp_token = Some(b64::encode(&fx.token(&digest, gen_time)));
-        assert_eq!(reason(fx.verify(&late)), Reason::TimestampOutsideWindow, "{gen_time}");
+        assert_eq!(
+            reason(fx.verify(&late)),
+            Reason::TimestampOutsideWindow,
+            "{gen_time}"
+        );
     }
     // A token from a TSA that does not chain to the given root.
     let rogue = Fx::new();
@@ -357,7 +579,11 @@ fn tampering_with_any_leaf_field_is_caught() {
         ("sealUid", json!("SEAL-X"), Reason::SumRootMismatch),
         ("didVersionId", json!("9"), Reason::SumRootMismatch),
         ("didVersionId", json!("09"), Reason::LeafInvalid),
-        ("didDocumentHash", json!(hash_of(999)), Reason::SumRootMismatch),
+        (
+            "didDocumentHash",
+            json!(hash_of(999)),
+            Reason::SumRootMismatch,
+        ),
         ("didDocumentHash", json!("sha256:00"), Reason::LeafInvalid),
         ("lastAttestation", Value::Null, Reason::SumRootMismatch),
         ("lotId", json!("LOT-000002a"), Reason::SumRootMismatch),
@@ -377,16 +603,31 @@ fn tampering_with_any_leaf_field_is_caught() {
     }
     let mut values: Vec<Value> = lots.iter().map(|l| l.to_json()).collect();
     values[3]["lastAttestation"]["hash"] = json!(hash_of(5));
-    let parsed: Vec<_> = values.iter().map(|v| parse_leaf(&serde_json::to_vec(v).unwrap(), 0).unwrap()).collect();
-    assert_eq!(reason(verify_leaves(&verified, parsed)), Reason::SumRootMismatch);
+    let parsed: Vec<_> = values
+        .iter()
+        .map(|v| parse_leaf(&serde_json::to_vec(v).unwrap(), 0).unwrap())
+        .collect();
+    assert_eq!(
+        reason(verify_leaves(&verified, parsed)),
+        Reason::SumRootMismatch
+    );
     // Reordered, dropped, duplicated, added.
     let mut swapped = lots.clone();
     swapped.swap(0, 1);
-    assert_eq!(reason(verify_leaves(&verified, swapped)), Reason::LeavesNotSorted);
-    assert_eq!(reason(verify_leaves(&verified, lots[1..].to_vec())), Reason::LotCountMismatch);
+    assert_eq!(
+        reason(verify_leaves(&verified, swapped)),
+        Reason::LeavesNotSorted
+    );
+    assert_eq!(
+        reason(verify_leaves(&verified, lots[1..].to_vec())),
+        Reason::LotCountMismatch
+    );
     let mut dup = lots.clone();
     dup.insert(1, lots[0].clone());
-    assert_eq!(reason(verify_leaves(&verified, dup)), Reason::LeavesNotSorted);
+    assert_eq!(
+        reason(verify_leaves(&verified, dup)),
+        Reason::LeavesNotSorted
+    );
     let mut extra = lots.clone();
     let mut new = leaf(3);
     new.lot_id = "LOT-000003a".into();
@@ -394,12 +635,21 @@ fn tampering_with_any_leaf_field_is_caught() {
     new.unit = "kg".into();
     new.quantity = "0".into();
     extra.insert(4, new);
-    assert_eq!(reason(verify_leaves(&verified, extra)), Reason::LotCountMismatch);
+    assert_eq!(
+        reason(verify_leaves(&verified, extra)),
+        Reason::LotCountMismatch
+    );
     // Not I-JSON, unknown member.
-    assert_eq!(reason(parse_leaf(b"{\"lotId\":\"A\",\"lotId\":\"B\"}", 0)), Reason::LeafInvalid);
+    assert_eq!(
+        reason(parse_leaf(b"{\"lotId\":\"A\",\"lotId\":\"B\"}", 0)),
+        Reason::LeafInvalid
+    );
     let mut v = lots[0].to_json();
     v["extra"] = json!(1);
-    assert_eq!(reason(parse_leaf(&serde_json::to_vec(&v).unwrap(), 0)), Reason::LeafInvalid);
+    assert_eq!(
+        reason(parse_leaf(&serde_json::to_vec(&v).unwrap(), 0)),
+        Reason::LeafInvalid
+    );
 }
 
 #[test]
@@ -413,21 +663,81 @@ fn tampering_with_any_proof_field_is_caught() {
         ("/format", json!("x"), Reason::ProofMalformed),
         ("/kind", json!("x"), Reason::ProofMalformed),
         ("/reportNumber", json!(1), Reason::ProofReportMismatch),
-        ("/inclusion/treeSize", json!(12), Reason::ProofReportMismatch),
-        ("/inclusion/leafIndex", json!(4), Reason::ProofAuditPathInvalid),
-        ("/inclusion/leafIndex", json!(99), Reason::ProofAuditPathInvalid),
-        ("/inclusion/leaf/quantity", json!("99"), Reason::ProofAuditPathInvalid),
-        ("/inclusion/leaf/grade", json!("B"), Reason::ProofAuditPathInvalid),
-        ("/inclusion/leaf/quantity", json!("-1"), Reason::ProofLeafInvalid),
-        ("/inclusion/auditPath/0", json!("33".repeat(32)), Reason::ProofAuditPathInvalid),
-        ("/inclusion/auditPath/2", json!("33".repeat(32)), Reason::ProofAuditPathInvalid),
-        ("/inclusion/auditPath/0", json!("zz"), Reason::ProofMalformed),
-        ("/inclusion/sumPath/0/hash", json!("33".repeat(32)), Reason::ProofSumPathInvalid),
-        ("/inclusion/sumPath/1/sums/0/quantity", json!("1"), Reason::ProofSumPathInvalid),
-        ("/inclusion/sumPath/2/sums/0/quantity", json!("1"), Reason::ProofSumPathInvalid),
-        ("/inclusion/sumPath/1/sums/0/commodity", json!("platinum"), Reason::ProofSumPathInvalid),
-        ("/inclusion/sumPath/1/sums/0/quantity", json!("1.0"), Reason::ProofMalformed),
-        ("/inclusion/sumPath/1/sums", json!([]), Reason::ProofSumPathInvalid),
+        (
+            "/inclusion/treeSize",
+            json!(12),
+            Reason::ProofReportMismatch,
+        ),
+        (
+            "/inclusion/leafIndex",
+            json!(4),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/inclusion/leafIndex",
+            json!(99),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/inclusion/leaf/quantity",
+            json!("99"),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/inclusion/leaf/grade",
+            json!("B"),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/inclusion/leaf/quantity",
+            json!("-1"),
+            Reason::ProofLeafInvalid,
+        ),
+        (
+            "/inclusion/auditPath/0",
+            json!("33".repeat(32)),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/inclusion/auditPath/2",
+            json!("33".repeat(32)),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/inclusion/auditPath/0",
+            json!("zz"),
+            Reason::ProofMalformed,
+        ),
+        (
+            "/inclusion/sumPath/0/hash",
+            json!("33".repeat(32)),
+            Reason::ProofSumPathInvalid,
+        ),
+        (
+            "/inclusion/sumPath/1/sums/0/quantity",
+            json!("1"),
+            Reason::ProofSumPathInvalid,
+        ),
+        (
+            "/inclusion/sumPath/2/sums/0/quantity",
+            json!("1"),
+            Reason::ProofSumPathInvalid,
+        ),
+        (
+            "/inclusion/sumPath/1/sums/0/commodity",
+            json!("platinum"),
+            Reason::ProofSumPathInvalid,
+        ),
+        (
+            "/inclusion/sumPath/1/sums/0/quantity",
+            json!("1.0"),
+            Reason::ProofMalformed,
+        ),
+        (
+            "/inclusion/sumPath/1/sums",
+            json!([]),
+            Reason::ProofSumPathInvalid,
+        ),
         ("/inclusion/sumPath", json!([]), Reason::ProofSumPathInvalid),
     ];
     let check = |value: &Value| {
@@ -442,11 +752,17 @@ fn tampering_with_any_proof_field_is_caught() {
     }
     // An extra sibling on either path.
     let mut value = inclusion.clone();
-    value["inclusion"]["auditPath"].as_array_mut().unwrap().push(json!("44".repeat(32)));
+    value["inclusion"]["auditPath"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("44".repeat(32)));
     assert_eq!(reason(check(&value)), Reason::ProofAuditPathInvalid);
     // The proof of one lot offered for another.
     let p = Proof::from_json_bytes(&serde_json::to_vec(&inclusion).unwrap()).unwrap();
-    assert_eq!(reason(verify_proof(&verified, &p, Some("LOT-000001"))), Reason::ProofLotMismatch);
+    assert_eq!(
+        reason(verify_proof(&verified, &p, Some("LOT-000001"))),
+        Reason::ProofLotMismatch
+    );
 
     // Non-inclusion of the departed lot.
     let absent = t.prove(2, "LOT-000004").unwrap().to_json();
@@ -462,9 +778,21 @@ fn tampering_with_any_proof_field_is_caught() {
         ("/right", Value::Null, Reason::ProofNotAdjacent),
         ("/left", first, Reason::ProofNotAdjacent),
         ("/left/leafIndex", json!(4), Reason::ProofNotAdjacent),
-        ("/right/leaf/lotId", json!("LOT-000003b"), Reason::ProofLotNotBetween),
-        ("/right/leaf/sealUid", json!("SEAL-0"), Reason::ProofAuditPathInvalid),
-        ("/left/sumPath/0/hash", json!("55".repeat(32)), Reason::ProofSumPathInvalid),
+        (
+            "/right/leaf/lotId",
+            json!("LOT-000003b"),
+            Reason::ProofLotNotBetween,
+        ),
+        (
+            "/right/leaf/sealUid",
+            json!("SEAL-0"),
+            Reason::ProofAuditPathInvalid,
+        ),
+        (
+            "/left/sumPath/0/hash",
+            json!("55".repeat(32)),
+            Reason::ProofSumPathInvalid,
+        ),
         ("/reportNumber", json!(1), Reason::ProofReportMismatch),
     ];
     for (path, new, want) in cases {
@@ -490,6 +818,10 @@ fn every_reason_code_is_unique_and_snake_case() {
     let mut seen = std::collections::HashSet::new();
     for r in Reason::ALL {
         assert!(seen.insert(r.code()), "{}", r.code());
-        assert!(r.code().bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+        assert!(
+            r.code()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+        );
     }
 }

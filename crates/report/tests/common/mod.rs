@@ -104,7 +104,8 @@ impl Fx {
         previous: Option<&VerifiedReport>,
         now: i64,
     ) -> Report {
-        let report = build_report(snapshot(leaves, departed), previous, &self.key, ts(now)).unwrap();
+        let report =
+            build_report(snapshot(leaves, departed), previous, &self.key, ts(now)).unwrap();
         self.stamp(report, now + 5)
     }
 
@@ -119,8 +120,15 @@ impl Fx {
         edit(&mut value);
         value.as_object_mut().unwrap().remove("timestampToken");
         let mut changed: Report = serde_json::from_value(value).unwrap();
-        changed.signature = b64::encode(&self.key.sign(&signature_input(&changed.to_value())).unwrap());
-        let gen_time = Timestamp::parse(&changed.generated_at).unwrap().unix_seconds();
+        changed.signature = b64::encode(
+            &self
+                .key
+                .sign(&signature_input(&changed.to_value()))
+                .unwrap(),
+        );
+        let gen_time = Timestamp::parse(&changed.generated_at)
+            .unwrap()
+            .unix_seconds();
         self.stamp(changed, gen_time + 5)
     }
 }
@@ -142,7 +150,10 @@ pub fn snapshot(leaves: &[LotLeaf], departed: Vec<Departure>) -> Snapshot<Vec<Lo
 }
 
 pub fn hash_of(tag: u64) -> String {
-    format!("sha256:{}", cphar_crypto::hex(&cphar_crypto::sha256(&tag.to_be_bytes())))
+    format!(
+        "sha256:{}",
+        cphar_crypto::hex(&cphar_crypto::sha256(&tag.to_be_bytes()))
+    )
 }
 
 pub fn leaf(i: u64) -> LotLeaf {
@@ -160,7 +171,7 @@ pub fn leaf(i: u64) -> LotLeaf {
         seal_uid: format!("SEAL-{i}"),
         did_version_id: 1 + i % 4,
         did_document_hash: hash_of(i),
-        last_attestation: (i % 5 != 0).then(|| LastAttestation {
+        last_attestation: (!i.is_multiple_of(5)).then(|| LastAttestation {
             at: ts(T0 - 3600 + i as i64).to_string(),
             hash: hash_of(i + 1_000_000),
         }),
@@ -177,5 +188,7 @@ pub fn tree(leaves: &[LotLeaf]) -> SumTree {
 
 /// Replaces the JSON value at a `/`-separated path (array indices as numbers).
 pub fn set(value: &mut Value, path: &str, new: Value) {
-    *value.pointer_mut(path).unwrap_or_else(|| panic!("no {path}")) = new;
+    *value
+        .pointer_mut(path)
+        .unwrap_or_else(|| panic!("no {path}")) = new;
 }
