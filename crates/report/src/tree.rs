@@ -199,9 +199,20 @@ struct KeyTable {
     encoded: Vec<Vec<u8>>,
 }
 
+/// Up to this many keys, lookups scan the table instead of hashing (no allocation per leaf;
+/// a reserve holds a handful of (commodity, unit) pairs).
+const LINEAR_SCAN_KEYS: usize = 32;
+
 impl KeyTable {
     fn intern(&mut self, commodity: &str, unit: &str) -> u32 {
-        // Look up without allocating: the key of nearly every leaf is already known.
+        if self.keys.len() <= LINEAR_SCAN_KEYS
+            && let Some(id) = (0u32..)
+                .zip(&self.keys)
+                .find(|(_, k)| k.commodity == commodity && k.unit == unit)
+                .map(|(id, _)| id)
+        {
+            return id;
+        }
         let probe = SumKey {
             commodity: commodity.to_owned(),
             unit: unit.to_owned(),
@@ -221,6 +232,9 @@ impl KeyTable {
     }
 
     fn cmp(&self, a: u32, b: u32) -> Ordering {
+        if a == b {
+            return Ordering::Equal;
+        }
         self.key(a).cmp(&self.key(b))
     }
 
@@ -229,42 +243,82 @@ impl KeyTable {
     }
 }
 
+/// Sums of a builder node: a leaf's single entry inline (no allocation per leaf), else a
+/// sorted list.
+#[derive(Debug, Clone)]
+enum FastSums {
+    One([(u32, Amount); 1]),
+    Many(Vec<(u32, Amount)>),
+}
+
+impl FastSums {
+    fn as_slice(&self) -> &[(u32, Amount)] {
+        match self {
+            FastSums::One(one) => one,
+            FastSums::Many(v) => v,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct FastNode {
     hash: Hash,
-    sums: Vec<(u32, Amount)>,
+    sums: FastSums,
 }
 
-fn fast_parent(keys: &KeyTable, left: &FastNode, right: FastNode) -> Result<FastNode, TreeError> {
-    let mut sums = Vec::with_capacity(left.sums.len() + right.sums.len());
-    let (mut l, mut r) = (
-        left.sums.iter().peekable(),
-        right.sums.into_iter().peekable(),
-    );
-    loop {
-        let next = match (l.peek(), r.peek()) {
-            (None, None) => break,
-            (Some(_), None) => l.next().copied(),
-            (None, Some(_)) => r.next(),
-            (Some(a), Some(b)) => match keys.cmp(a.0, b.0) {
-                Ordering::Less => l.next().copied(),
-                Ordering::Greater => r.next(),
-                Ordering::Equal => {
-                    let sum = a.1.checked_add(b.1).map_err(|_| TreeError::Overflow)?;
-                    let id = a.0;
-                    l.next();
-                    r.next();
-                    Some((id, sum))
-                }
-            },
-        };
-        sums.extend(next);
+/// Merges `right` into `left` (both sorted by key), adding equal keys' amounts.
+fn merge_fast(keys: &KeyTable, left: FastSums, right: &FastSums) -> Result<FastSums, TreeError> {
+    let add = |a: Amount, b: Amount| a.checked_add(b).map_err(|_| TreeError::Overflow);
+    match (left, right) {
+        (FastSums::One([(a, x)]), FastSums::One([(b, y)])) if a == *b => {
+            Ok(FastSums::One([(a, add(x, *y)?)]))
+        }
+        (FastSums::Many(mut v), r) if same_keys(&v, r.as_slice()) => {
+            for (slot, (_, y)) in v.iter_mut().zip(r.as_slice()) {
+                slot.1 = add(slot.1, *y)?;
+            }
+            Ok(FastSums::Many(v))
+        }
+        (l, r) => {
+            let (l, r) = (l.as_slice(), r.as_slice());
+            let mut out = Vec::with_capacity(l.len() + r.len());
+            let (mut i, mut j) = (l.iter().peekable(), r.iter().peekable());
+            loop {
+                let next = match (i.peek(), j.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => i.next().copied(),
+                    (None, Some(_)) => j.next().copied(),
+                    (Some(a), Some(b)) => match keys.cmp(a.0, b.0) {
+                        Ordering::Less => i.next().copied(),
+                        Ordering::Greater => j.next().copied(),
+                        Ordering::Equal => {
+                            let sum = add(a.1, b.1)?;
+                            let id = a.0;
+                            i.next();
+                            j.next();
+                            Some((id, sum))
+                        }
+                    },
+                };
+                out.extend(next);
+            }
+            Ok(FastSums::Many(out))
+        }
     }
+}
+
+fn same_keys(a: &[(u32, Amount)], b: &[(u32, Amount)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0)
+}
+
+fn fast_parent(keys: &KeyTable, left: FastNode, right: &FastNode) -> Result<FastNode, TreeError> {
+    let sums = merge_fast(keys, left.sums, &right.sums)?;
+    let entries = sums.as_slice();
     let hash = inner_hash(
         &left.hash,
         &right.hash,
-        sums.len(),
-        sums.iter().map(|(id, a)| (keys.encoded(*id), *a)),
+        entries.len(),
+        entries.iter().map(|(id, a)| (keys.encoded(*id), *a)),
     );
     Ok(FastNode { hash, sums })
 }
@@ -324,8 +378,9 @@ impl TreeBuilder {
     /// Validates and appends the next leaf; returns its quantity.
     ///
     /// # Errors
-    /// [`TreeError`]: an invalid leaf, a lot id not above the previous one, an overflow. The
-    /// builder is unchanged by a refused leaf.
+    /// [`TreeError`]: an invalid leaf or a lot id not above the previous one (the builder is
+    /// then unchanged), or an overflow (then the builder must be dropped; unreachable below
+    /// 3·10^9 leaves of the largest quantity).
     pub fn push(&mut self, leaf: &LotLeaf) -> Result<Amount, TreeError> {
         let index = self.size();
         let amount = leaf
@@ -345,20 +400,20 @@ impl TreeBuilder {
         leaf.write_jcs(&mut self.buf);
         let hash = leaf_hash(&self.buf);
         let id = self.keys.intern(&leaf.commodity, &leaf.unit);
-        // Fold the completed perfect subtrees first, so that an overflow leaves no trace.
-        let mut node = FastNode {
-            hash,
-            sums: vec![(id, amount)],
-        };
-        let merges = index.trailing_ones() as usize;
-        let keep = self.frontier.len().saturating_sub(merges);
-        for left in self.frontier.iter().skip(keep).rev() {
-            node = fast_parent(&self.keys, left, node)?;
-        }
         self.rfc
             .append_leaf_hash(hash)
             .map_err(|_| TreeError::Overflow)?;
-        self.frontier.truncate(keep);
+        // The new leaf completes one perfect subtree per trailing one bit of its index.
+        let mut node = FastNode {
+            hash,
+            sums: FastSums::One([(id, amount)]),
+        };
+        for _ in 0..index.trailing_ones() {
+            let Some(left) = self.frontier.pop() else {
+                break;
+            };
+            node = fast_parent(&self.keys, left, &node)?;
+        }
         self.frontier.push(node);
         match self.lots_per_key.get_mut(id as usize) {
             Some(n) => *n = n.saturating_add(1),
@@ -380,18 +435,18 @@ impl TreeBuilder {
         let root = match rest.next() {
             None => FastNode {
                 hash: EMPTY_ROOT,
-                sums: Vec::new(),
+                sums: FastSums::Many(Vec::new()),
             },
             Some(last) => {
                 let mut acc = last;
                 for left in rest {
-                    acc = fast_parent(&self.keys, &left, acc)?;
+                    acc = fast_parent(&self.keys, left, &acc)?;
                 }
                 acc
             }
         };
-        let mut totals = Vec::with_capacity(root.sums.len());
-        for (id, amount) in root.sums {
+        let mut totals = Vec::with_capacity(root.sums.as_slice().len());
+        for &(id, amount) in root.sums.as_slice() {
             if let Some(key) = self.keys.key(id) {
                 totals.push(KeyTotal {
                     key: key.clone(),
