@@ -29,7 +29,7 @@ fn s(p: &Path) -> &str {
 
 fn leaf(i: u64) -> Value {
     json!({
-        "commodity": if i % 2 == 0 { "gold" } else { "wheat" },
+        "commodity": if i.is_multiple_of(2) { "gold" } else { "wheat" },
         "didDocumentHash": format!("sha256:{:064x}", i + 1),
         "didVersionId": "2",
         "grade": "standard",
@@ -37,7 +37,7 @@ fn leaf(i: u64) -> Value {
         "lotId": format!("LOT-{i}"),
         "quantity": format!("{}.250", 400 + i),
         "sealUid": format!("SEAL-{i}"),
-        "unit": if i % 2 == 0 { "kg" } else { "t" },
+        "unit": if i.is_multiple_of(2) { "kg" } else { "t" },
     })
 }
 
