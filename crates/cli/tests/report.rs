@@ -209,6 +209,46 @@ fn reports_verify_and_tampering_is_named_through_the_binary() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["checks"]["proof"], json!({"absent": "LOT-7"}));
     assert_eq!(out["checks"]["previous"], "verified");
+    let (code, out) = lab.verify(
+        &r2,
+        &[
+            "--leaves",
+            s(&leaves2),
+            "--previous",
+            s(&r1),
+            "--previous-leaves",
+            s(&leaves1),
+        ],
+    );
+    assert_eq!(
+        (code, &out["checks"]["departed"]),
+        (0, &json!("verified")),
+        "{out}"
+    );
+    // Had LOT-9 left too without being listed, the departures would be incomplete.
+    let leaves3 = lab.write_leaves("leaves3.jsonl", (0..30).filter(|i| *i != 7 && *i != 9));
+    lab.build(
+        "r3.json",
+        &leaves3,
+        &lab.time(-300),
+        &["--previous", s(&r1), "--departed", s(&departed)],
+    );
+    let (code, out) = lab.verify(
+        &lab.path("r3.json"),
+        &[
+            "--leaves",
+            s(&leaves3),
+            "--previous",
+            s(&r1),
+            "--previous-leaves",
+            s(&leaves1),
+        ],
+    );
+    assert_eq!(
+        (code, out["reason"].as_str()),
+        (1, Some("departed_unlisted")),
+        "{out}"
+    );
     let included = lab.path("included.json");
     let o = cphar(&[
         "report",

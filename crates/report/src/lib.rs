@@ -39,6 +39,6 @@ pub use report::{
 };
 pub use tree::{SumKey, SumNode, SumTree, TreeBuilder, TreeError, TreeSummary};
 pub use verify::{
-    Reason, VerifiedReport, VerifyError, VerifyOptions, parse_leaf, verify_leaves, verify_report,
-    verify_succession,
+    Reason, VerifiedReport, VerifyError, VerifyOptions, parse_leaf, verify_departures,
+    verify_leaves, verify_report, verify_succession,
 };

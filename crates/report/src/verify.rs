@@ -18,7 +18,8 @@
 //! Then, as the caller has them: [`verify_leaves`] (`leaf_invalid`, `leaves_not_sorted`,
 //! `lot_count_mismatch`, `totals_mismatch`, `sum_root_mismatch`, `rfc9162_root_mismatch`,
 //! `departed_lot_present`), [`crate::verify_proof`] (`proof_*`), [`verify_succession`]
-//! (`previous_*`, `window_not_contiguous`).
+//! (`previous_*`, `window_not_contiguous`), [`verify_departures`] (`departed_unlisted`,
+//! `departed_not_in_previous`).
 
 use std::collections::BTreeMap;
 
@@ -125,6 +126,10 @@ reasons! {
     PreviousDigestMismatch => "previous_digest_mismatch",
     /// `window.from` is not the previous report's `generatedAt`.
     WindowNotContiguous => "window_not_contiguous",
+    /// A lot of the previous report is neither in this one nor listed as departed.
+    DepartedUnlisted => "departed_unlisted",
+    /// A lot listed as departed was not in the previous report.
+    DepartedNotInPrevious => "departed_not_in_previous",
 }
 
 impl std::fmt::Display for Reason {
@@ -661,4 +666,95 @@ pub fn named_algorithm(report: &Report) -> Option<Algorithm> {
     [Algorithm::Ed25519, Algorithm::EcdsaP384Sha384]
         .into_iter()
         .find(|a| a.as_str() == report.report_key.alg)
+}
+
+/// Checks that `current.departed` lists exactly the lots of `previous` that are not in
+/// `current`, given both reports' lot ids in leaf order (each verified against its report with
+/// [`verify_leaves`]). Streams: memory does not grow with the number of lots.
+///
+/// # Errors
+/// `departed_unlisted`, `departed_not_in_previous`, `departed_lot_present`,
+/// `leaves_not_sorted` (ids out of order).
+pub fn verify_departures<P, C>(
+    current: &VerifiedReport,
+    previous_lots: P,
+    current_lots: C,
+) -> Result<(), VerifyError>
+where
+    P: IntoIterator<Item = String>,
+    C: IntoIterator<Item = String>,
+{
+    let mut cur = sorted(current_lots.into_iter()).peekable();
+    let mut departed = current
+        .report()
+        .departed
+        .iter()
+        .map(|d| d.lot_id.as_str())
+        .peekable();
+    for p in sorted(previous_lots.into_iter()) {
+        let p = p?;
+        let mut stays = false;
+        while let Some(c) = cur.peek() {
+            let c = match c {
+                Ok(c) => c.as_str(),
+                Err(e) => return Err(e.clone()),
+            };
+            if c.as_bytes() > p.as_bytes() {
+                break;
+            }
+            stays |= c == p;
+            cur.next();
+        }
+        if let Some(d) = departed.next_if(|d| d.as_bytes() < p.as_bytes()) {
+            return fail(
+                Reason::DepartedNotInPrevious,
+                format!("{d:?} is listed as departed but was not in the previous report"),
+            );
+        }
+        match (stays, departed.next_if(|d| *d == p)) {
+            (true, Some(_)) => {
+                return fail(
+                    Reason::DepartedLotPresent,
+                    format!("departed lot {p:?} is a leaf"),
+                );
+            }
+            (false, None) => {
+                return fail(
+                    Reason::DepartedUnlisted,
+                    format!("{p:?} left the reserve set but is not listed as departed"),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(d) = departed.next() {
+        return fail(
+            Reason::DepartedNotInPrevious,
+            format!("{d:?} is listed as departed but was not in the previous report"),
+        );
+    }
+    Ok(())
+}
+
+/// Yields the ids, or a `leaves_not_sorted` error at the first one not above its predecessor.
+fn sorted(ids: impl Iterator<Item = String>) -> impl Iterator<Item = Result<String, VerifyError>> {
+    let mut last: Option<String> = None;
+    let mut failed = false;
+    ids.map_while(move |id| {
+        if failed {
+            return None;
+        }
+        if last
+            .as_deref()
+            .is_some_and(|l| l.as_bytes() >= id.as_bytes())
+        {
+            failed = true;
+            return Some(Err(VerifyError {
+                reason: Reason::LeavesNotSorted,
+                detail: format!("lot id {id:?} is not above the previous one"),
+            }));
+        }
+        last = Some(id.clone());
+        Some(Ok(id))
+    })
 }

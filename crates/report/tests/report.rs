@@ -201,6 +201,40 @@ fn a_removed_lot_is_listed_with_its_reason_and_provably_absent() {
     .unwrap_err();
     assert_eq!(err.code(), "departed_lot_present");
 
+    // The departures are exactly the lots that left (given both reports' lot ids).
+    let ids =
+        |lots: &[cphar_report::LotLeaf]| lots.iter().map(|l| l.lot_id.clone()).collect::<Vec<_>>();
+    cphar_report::verify_departures(&second, ids(&first_lots), ids(&second_lots)).unwrap();
+    for (edit, want) in [
+        (json!([]), Reason::DepartedUnlisted),
+        (
+            json!([{"lotId": broken, "reason": "tamper_detected", "at": ts(T0 + 1800).to_string()},
+                   {"lotId": "LOT-000007a", "reason": "tamper_detected", "at": ts(T0 + 1800).to_string()}]),
+            Reason::DepartedNotInPrevious,
+        ),
+        (
+            json!([{"lotId": "LOT-000006", "reason": "tamper_detected", "at": ts(T0 + 1800).to_string()},
+                   {"lotId": broken, "reason": "tamper_detected", "at": ts(T0 + 1800).to_string()}]),
+            Reason::DepartedLotPresent,
+        ),
+    ] {
+        let forged = fx
+            .verify(&fx.resign(&second_report, |v| set(v, "/departed", edit.clone())))
+            .unwrap();
+        let got = cphar_report::verify_departures(&forged, ids(&first_lots), ids(&second_lots));
+        assert_eq!(reason(got), want, "{edit}");
+    }
+    let mut unsorted = ids(&first_lots);
+    unsorted.swap(0, 1);
+    assert_eq!(
+        reason(cphar_report::verify_departures(
+            &second,
+            unsorted,
+            ids(&second_lots)
+        )),
+        Reason::LeavesNotSorted
+    );
+
     // Succession checks.
     assert_eq!(
         reason(verify_succession(&second, &first)),

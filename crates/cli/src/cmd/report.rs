@@ -12,8 +12,8 @@ use cphar_crypto::SigningKey;
 use cphar_protocol::Timestamp;
 use cphar_report::{
     Departure, LotLeaf, PolicyRef, Proof, ProofOutcome, Report, Snapshot, SumTree, VerifiedReport,
-    VerifyError, VerifyOptions, build_report, parse_leaf, timestamp_imprint, verify_leaves,
-    verify_proof, verify_report, verify_succession,
+    VerifyError, VerifyOptions, build_report, parse_leaf, timestamp_imprint, verify_departures,
+    verify_leaves, verify_proof, verify_report, verify_succession,
 };
 use cphar_tsa::{
     HashAlg, MessageImprint, Oid, TrustAnchors, TsaConfig, TsaSigner, UnixTime, certs_from_pem,
@@ -54,6 +54,10 @@ pub struct VerifyArgs {
     /// The previous report: verified too, and this one must follow it.
     #[arg(long, value_name = "REPORT")]
     previous: Option<PathBuf>,
+    /// The previous report's leaves (with --previous and --leaves): the departed lots must be
+    /// exactly those that left.
+    #[arg(long, value_name = "FILE", requires_all = ["previous", "leaves"])]
+    previous_leaves: Option<PathBuf>,
     /// The report key's public JWK.
     #[arg(long, value_name = "JWK")]
     report_key: PathBuf,
@@ -192,6 +196,16 @@ fn read_leaves(path: &Path) -> Result<Vec<LotLeaf>> {
     }
 }
 
+fn previous_leaves_error(e: LeafLineError) -> Result<VerifyError> {
+    match e {
+        LeafLineError::Io(e) => Err(anyhow!("cannot read the previous leaves file: {e}")),
+        LeafLineError::Invalid(e) => Ok(VerifyError {
+            reason: cphar_report::Reason::PreviousInvalid,
+            detail: format!("the previous report's leaves: {e}"),
+        }),
+    }
+}
+
 fn verification_time(now: Option<&str>) -> Result<UnixTime> {
     match now {
         None => UnixTime::from_system_time(std::time::SystemTime::now())
@@ -279,6 +293,35 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode> {
                 return Ok(Err(e));
             }
             checks.insert("previous".into(), "verified".into());
+            if let (Some(prev_path), Some(cur_path)) = (&args.previous_leaves, &args.leaves) {
+                let mut lines = LeafLines::open(prev_path)?;
+                let result = verify_leaves(&previous, lines.by_ref());
+                if let Some(e) = lines.error.take() {
+                    return Ok(Err(previous_leaves_error(e)?));
+                }
+                if let Err(e) = result {
+                    return Ok(Err(VerifyError {
+                        reason: cphar_report::Reason::PreviousInvalid,
+                        detail: format!("the previous report's leaves: {e}"),
+                    }));
+                }
+                // Both files verified against their reports: a second streaming pass over
+                // their lot ids compares the sets.
+                let mut prev = LeafLines::open(prev_path)?;
+                let mut cur = LeafLines::open(cur_path)?;
+                let result = verify_departures(
+                    &report,
+                    prev.by_ref().map(|l| l.lot_id),
+                    cur.by_ref().map(|l| l.lot_id),
+                );
+                if prev.error.is_some() || cur.error.is_some() {
+                    bail!("a leaves file changed while it was being read");
+                }
+                if let Err(e) = result {
+                    return Ok(Err(e));
+                }
+                checks.insert("departed".into(), "verified".into());
+            }
         }
         Ok(Ok(report))
     })()?;
