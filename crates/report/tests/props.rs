@@ -168,3 +168,40 @@ proptest! {
         prop_assert_eq!(l.to_jcs(), cphar_jcs::canonicalize(&l.to_json()).unwrap());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Random byte flips in a report, a proof and a leaf never panic and never verify.
+    #[test]
+    fn corrupted_inputs_are_refused_without_panic(flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4)) {
+        let key = cphar_crypto::SigningKey::generate(cphar_crypto::Algorithm::Ed25519).unwrap();
+        let leaves = common::leaves(9);
+        let snap = Snapshot { leaves: leaves.clone(), ..snapshot(&[], vec![]) };
+        let report = build_report(snap, None, &key, ts(T0)).unwrap();
+        let public = key.verifying_key();
+        let options = VerifyOptions { report_key: &public, tsa_roots: None, now: unix(T0) };
+        let verified = verify_report(&report.to_jcs(), &options).unwrap();
+        let proof = SumTree::new(leaves.clone()).unwrap().prove(1, "LOT-000004").unwrap();
+        let proof_bytes = serde_json::to_vec(&proof.to_json()).unwrap();
+        let leaf_bytes = leaves[3].to_jcs();
+
+        let flip = |bytes: &[u8]| {
+            let mut b = bytes.to_vec();
+            for (at, x) in &flips {
+                let i = at.index(b.len());
+                b[i] ^= x;
+            }
+            b
+        };
+        prop_assert!(verify_report(&flip(&report.to_jcs()), &options).is_err());
+        let outcome = Proof::from_json_bytes(&flip(&proof_bytes)).and_then(|p| verify_proof(&verified, &p, Some("LOT-000004")));
+        prop_assert!(outcome.is_err());
+        let leaf = cphar_report::parse_leaf(&flip(&leaf_bytes), 3);
+        if let Ok(leaf) = leaf {
+            let mut all = leaves.clone();
+            all[3] = leaf;
+            prop_assert!(verify_leaves(&verified, all).is_err());
+        }
+    }
+}
