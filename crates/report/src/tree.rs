@@ -465,15 +465,24 @@ impl TreeBuilder {
     }
 }
 
+/// Perfect subtrees of at least 2^`CACHED_LEVEL` leaves are kept by [`SumTree`]; smaller
+/// siblings are recomputed from the leaves. A proof then costs at most `CACHED_LEVEL` subtree
+/// computations of under 2^`CACHED_LEVEL` leaves each, for about n / 2^(`CACHED_LEVEL` − 1)
+/// cached nodes.
+const CACHED_LEVEL: u32 = 8;
+
 /// Every leaf of a report, kept to serve inclusion and non-inclusion proofs.
 ///
-/// Proof generation recomputes the sibling subtrees from the leaves (O(n) per proof), keeping
-/// memory at the leaves themselves.
+/// Keeps the leaves, their hashes and (key, amount), and the sum-tree nodes of aligned perfect
+/// subtrees of 2^8 leaves and more; a proof recomputes only the small siblings.
 #[derive(Debug, Clone)]
 pub struct SumTree {
     leaves: Vec<LotLeaf>,
-    nodes: Vec<SumNode>,
     leaf_hashes: Vec<Hash>,
+    leaf_sums: Vec<(usize, Amount)>,
+    keys: Vec<SumKey>,
+    /// `levels[i][j]`: the node over leaves `[j·2^(CACHED_LEVEL+i), (j+1)·2^(CACHED_LEVEL+i))`.
+    levels: Vec<Vec<SumNode>>,
     summary: TreeSummary,
 }
 
@@ -484,18 +493,47 @@ impl SumTree {
     /// As [`TreeBuilder::push`].
     pub fn new(leaves: Vec<LotLeaf>) -> Result<Self, TreeError> {
         let mut builder = TreeBuilder::new();
-        let mut nodes = Vec::with_capacity(leaves.len());
+        let mut leaf_hashes = Vec::with_capacity(leaves.len());
+        let mut leaf_sums = Vec::with_capacity(leaves.len());
+        let mut keys: Vec<SumKey> = Vec::new();
+        let mut ids: std::collections::BTreeMap<SumKey, usize> = std::collections::BTreeMap::new();
         for leaf in &leaves {
             let amount = builder.push(leaf)?;
-            nodes.push(leaf_node(leaf, amount));
+            leaf_hashes.push(leaf_hash(&leaf.to_jcs()));
+            let key = SumKey {
+                commodity: leaf.commodity.clone(),
+                unit: leaf.unit.clone(),
+            };
+            let id = *ids.entry(key.clone()).or_insert_with(|| {
+                keys.push(key);
+                keys.len() - 1
+            });
+            leaf_sums.push((id, amount));
         }
-        let leaf_hashes = nodes.iter().map(|n| n.hash).collect();
-        Ok(SumTree {
+        let mut tree = SumTree {
             leaves,
-            nodes,
             leaf_hashes,
+            leaf_sums,
+            keys,
+            levels: Vec::new(),
             summary: builder.finish()?,
-        })
+        };
+        let block = 1usize << CACHED_LEVEL;
+        let mut level = (0..tree.leaves.len() / block)
+            .map(|j| tree.subtree(j * block, (j + 1) * block))
+            .collect::<Result<Vec<_>, _>>()?;
+        while !level.is_empty() {
+            let next = level
+                .chunks_exact(2)
+                .map(|pair| match pair {
+                    [l, r] => parent(l, r).map_err(|_| TreeError::Overflow),
+                    _ => Err(TreeError::Overflow),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tree.levels.push(level);
+            level = next;
+        }
+        Ok(tree)
     }
 
     /// The roots and totals.
@@ -516,24 +554,35 @@ impl SumTree {
             .binary_search_by(|l| l.lot_id.as_bytes().cmp(lot_id.as_bytes()))
     }
 
-    /// The sum-tree node over leaves `[lo, hi)` (`lo < hi`).
+    fn leaf_node(&self, i: usize) -> Result<SumNode, TreeError> {
+        let (Some(hash), Some((id, amount))) = (self.leaf_hashes.get(i), self.leaf_sums.get(i))
+        else {
+            return Err(TreeError::Overflow);
+        };
+        let key = self.keys.get(*id).ok_or(TreeError::Overflow)?;
+        Ok(SumNode {
+            hash: *hash,
+            sums: vec![(key.clone(), *amount)],
+        })
+    }
+
+    /// The sum-tree node over leaves `[lo, hi)` (`lo < hi`), by RFC 9162's split; aligned
+    /// perfect subtrees of 2^`CACHED_LEVEL` leaves or more come from the cache.
     fn subtree(&self, lo: usize, hi: usize) -> Result<SumNode, TreeError> {
-        let nodes = self.nodes.get(lo..hi).unwrap_or(&[]);
-        let mut frontier: Vec<SumNode> = Vec::new();
-        for (i, node) in (0u64..).zip(nodes) {
-            let mut node = node.clone();
-            for _ in 0..i.trailing_ones() {
-                let Some(left) = frontier.pop() else { break };
-                node = parent(&left, &node).map_err(|_| TreeError::Overflow)?;
+        let n = hi.saturating_sub(lo);
+        if n <= 1 {
+            return self.leaf_node(lo);
+        }
+        if n.is_power_of_two() && n.trailing_zeros() >= CACHED_LEVEL && lo.is_multiple_of(n) {
+            let level = (n.trailing_zeros() - CACHED_LEVEL) as usize;
+            if let Some(node) = self.levels.get(level).and_then(|l| l.get(lo / n)) {
+                return Ok(node.clone());
             }
-            frontier.push(node);
         }
-        let mut rest = frontier.into_iter().rev();
-        let mut acc = rest.next().ok_or(TreeError::Overflow)?;
-        for left in rest {
-            acc = parent(&left, &acc).map_err(|_| TreeError::Overflow)?;
-        }
-        Ok(acc)
+        let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+        let left = self.subtree(lo, lo + k)?;
+        let right = self.subtree(lo + k, hi)?;
+        parent(&left, &right).map_err(|_| TreeError::Overflow)
     }
 
     /// RFC 9162 PATH(m, D[lo:hi]) for the sum tree: siblings from the leaf upwards.

@@ -859,3 +859,37 @@ fn every_reason_code_is_unique_and_snake_case() {
         );
     }
 }
+
+/// Past 256 leaves the proof server answers from cached perfect subtrees: its proofs must still
+/// lead to the roots the streaming builder computed.
+#[test]
+fn proofs_from_cached_subtrees_verify() {
+    let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let lots = leaves(1300);
+    let report = cphar_report::build_report(snapshot(&lots, vec![]), None, &key, ts(T0)).unwrap();
+    let public = key.verifying_key();
+    let options = VerifyOptions {
+        report_key: &public,
+        tsa_roots: None,
+        now: unix(T0),
+    };
+    let verified = verify_report(&report.to_jcs(), &options).unwrap();
+    let t = tree(&lots);
+    for i in [
+        0, 1, 255, 256, 257, 511, 512, 767, 1023, 1024, 1025, 1279, 1280, 1299,
+    ] {
+        let proof = t.prove(1, &lots[i].lot_id).unwrap();
+        assert!(
+            matches!(
+                verify_proof(&verified, &proof, None).unwrap(),
+                ProofOutcome::Included(_)
+            ),
+            "{i}"
+        );
+    }
+    let proof = t.prove(1, "LOT-000511a").unwrap();
+    assert_eq!(
+        verify_proof(&verified, &proof, None).unwrap(),
+        ProofOutcome::Absent("LOT-000511a".into())
+    );
+}
