@@ -6,7 +6,9 @@
 //!    `cphar-reserve-report/1` (`unsupported_format`);
 //! 2. `reportKey` is the given key: thumbprint and algorithm (`report_key_mismatch`);
 //! 3. the signature over [`crate::signature_input`] (`signature_invalid`);
-//! 4. internal consistency: `from ≤ generatedAt ≤ to` (`window_invalid`); totals sorted,
+//! 4. internal consistency: report 1 without `previous`, report n naming n − 1
+//!    (`previous_number_mismatch`); `from ≤ generatedAt ≤ to`, `from = generatedAt` without a
+//!    previous report (`window_invalid`); totals sorted,
 //!    canonical, their lots adding up to `lotCount` (`totals_inconsistent`); departures sorted,
 //!    dated inside `(from, generatedAt]`, none in report 1 (`departed_invalid`);
 //! 5. with TSA roots: the token is present (`timestamp_missing`), verifies under `cphar-tsa`
@@ -400,6 +402,17 @@ pub fn verify_report(
     }
 
     // 4. Internal consistency.
+    if (report.report_number == 1) != report.previous.is_none()
+        || report
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.report_number.checked_add(1) != Some(report.report_number))
+    {
+        return fail(
+            Reason::PreviousNumberMismatch,
+            "report 1 has no previous report, report n names report n-1",
+        );
+    }
     if !(window_from <= generated_at && generated_at <= window_to) {
         return fail(
             Reason::WindowInvalid,
@@ -407,6 +420,12 @@ pub fn verify_report(
                 "need from ≤ generatedAt ≤ to: {} / {} / {}",
                 report.window.from, report.generated_at, report.window.to
             ),
+        );
+    }
+    if report.previous.is_none() && window_from != generated_at {
+        return fail(
+            Reason::WindowInvalid,
+            "a first report's window starts at its generatedAt",
         );
     }
     let totals = parse_totals(&report)?;
