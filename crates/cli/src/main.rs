@@ -43,6 +43,9 @@ enum Command {
     /// RFC 3161 timestamps: make requests, verify replies.
     #[command(subcommand)]
     Ts(cmd::ts::Command),
+    /// Reserve reports: verify offline (and dev-only build / prove).
+    #[command(subcommand)]
+    Report(cmd::report::Command),
     /// Act as a software seal.
     #[command(subcommand)]
     Seal(cmd::seal::Command),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Audit(c) => cmd::audit::run(c),
         Command::Registry(args) => cmd::registry::run(args),
         Command::Serve(args) => cmd::serve::run(*args),
+        Command::Report(c) => cmd::report::run(c),
         Command::Seal(c) => cmd::seal::run(c),
         Command::Ts(c) => cmd::ts::run(c),
         Command::Vendor(c) => cmd::vendor::run(c),

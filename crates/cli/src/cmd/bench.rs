@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 pub enum Command {
     /// Verifications per second for profiles A and B, beside the bare signature check.
     Verify(VerifyArgs),
+    /// A signed reserve report over many lots, beside the bare SHA-256 Merkle root of its leaves.
+    Report(super::bench_report::Args),
     /// Register and bind many seals/lots in SQLite or PostgreSQL; rows/s and lookup latency.
     Registry(super::bench_registry::Args),
     /// Durable audit appends and offline log verification, beside bare insert/sign/verify.
@@ -48,6 +50,7 @@ pub struct VerifyArgs {
 pub fn run(command: Command) -> Result<ExitCode> {
     let args = match command {
         Command::Verify(args) => args,
+        Command::Report(args) => return super::bench_report::run(args),
         Command::Registry(args) => return super::bench_registry::run(args),
         Command::Audit(args) => return super::bench_service::audit(args),
         Command::Tsa(args) => return super::bench_service::tsa(args),

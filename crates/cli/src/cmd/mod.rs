@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_registry;
+pub mod bench_report;
 pub mod bench_service;
 pub mod challenge;
 pub mod client;
@@ -9,6 +10,7 @@ pub mod demo;
 pub mod jcs;
 pub mod keygen;
 pub mod registry;
+pub mod report;
 pub mod seal;
 pub mod serve;
 pub mod ts;
