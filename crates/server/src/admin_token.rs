@@ -17,7 +17,7 @@ use std::path::Path;
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 /// The actor recorded for a token made by [`reset`].
-pub const RESET_ACTOR: &str = "registry:reset-admin-token";
+pub const RESET_ACTOR: &str = "registry.reset-admin-token";
 
 /// Why no admin token file could be made.
 #[derive(Debug, thiserror::Error)]

@@ -408,6 +408,10 @@ pub struct FullActiveLot {
     binding_count: u64,
     did_version: u64,
     active: bool,
+    #[schemars(default)]
+    evidence_at: Option<Time>,
+    #[schemars(default)]
+    lapse: Option<Lapse>,
     created_at: Time,
     updated_at: Time,
     version: u64,
@@ -577,7 +581,7 @@ pub struct VerificationAnswer {
 
 /// `POST /tokens`: the token text is shown once.
 #[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenCreated {
     id: String,
     token: String,
@@ -585,6 +589,8 @@ pub struct TokenCreated {
     subject: String,
     /// For a verifier token: the DID its challenges name.
     verifier_did: Option<String>,
+    /// When it expires.
+    expires_at: Option<Time>,
 }
 
 /// `DELETE /tokens/{id}`.

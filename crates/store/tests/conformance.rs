@@ -2630,7 +2630,7 @@ async fn a_deferred_epoch_opens_at_the_first_event(db: TestDb) {
             start: cphar_audit::EpochStart {
                 self_tests: json!({"passed": true, "suite": "conformance tests"}),
                 binary_measurement: None,
-                started_at: cphar_protocol::Timestamp::now_utc(),
+                started_at: start_time(),
             },
         })
         .await;

@@ -134,7 +134,14 @@ async fn anonymous_callers_get_no_lot_detail_from_any_audit_or_reserve_route() {
         let body = r.expect(200);
         assert_no_secret(&format!("{who}: /audit/leaves"), &r.body, &secrets);
         let leaves = body["leaves"].as_array().unwrap();
-        assert_eq!(leaves.len(), lines.len());
+        // Served checkpoints and proofs are recorded (`checkpoint_signed`): the log may have
+        // grown since the export; its prefix is the export.
+        assert!(
+            leaves.len() >= lines.len(),
+            "{} < {}",
+            leaves.len(),
+            lines.len()
+        );
         for (i, (leaf, line)) in leaves.iter().zip(&lines).enumerate() {
             assert_eq!(leaf["sequenceNumber"], i as u64);
             assert_eq!(

@@ -335,7 +335,7 @@ async fn out_of_range_numbers_are_4xx() {
     let roles = s.roles().await;
     s.active_lot(&pki, &roles, "LOT-R", "SEAL-R").await;
     let huge = u64::MAX.to_string();
-    s.get(&format!("/audit/entries?from={huge}"), None)
+    s.get(&format!("/audit/entries?from={huge}"), Some(&s.admin))
         .await
         .problem(400, "invalid_query");
     s.get(&format!("/lots/LOT-R/did.json?versionId={huge}"), None)
@@ -349,7 +349,9 @@ async fn out_of_range_numbers_are_4xx() {
         .problem(400, "invalid_query");
     // The largest position the log can have: nothing there.
     let max = i64::MAX.to_string();
-    let r = s.get(&format!("/audit/entries?from={max}"), None).await;
+    let r = s
+        .get(&format!("/audit/entries?from={max}"), Some(&s.admin))
+        .await;
     assert_eq!((r.status, r.body.len()), (200, 0));
     s.get(&format!("/audit/proof/{max}"), None)
         .await
