@@ -139,6 +139,7 @@ impl FromRequestParts<Arc<AppState>> for MaybeAuth {
             state.node.registry.store(),
             &state.tokens,
             now,
+            || state.limit_client(crate::extract::peer_of(parts)),
         )
         .await
         .map(|c| MaybeAuth(Some(c)))

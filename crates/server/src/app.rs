@@ -135,47 +135,12 @@ async fn method_not_allowed() -> crate::problem::Problem {
     )
 }
 
-/// The rate-limit key of a client: its IPv4 address, or the /64 prefix of its IPv6 address
-/// (one host can use a whole /64).
-fn client_key(peer: Option<SocketAddr>) -> String {
-    match peer.map(|p| p.ip().to_canonical()) {
-        Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
-        Some(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            let prefix: Vec<String> = s.iter().take(4).map(|x| format!("{x:x}")).collect();
-            format!("{}::/64", prefix.join(":"))
-        }
-        // Only in-process callers without a socket (none in `serve`).
-        None => "local".to_owned(),
-    }
-}
-
 async fn limit_anonymous(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    // The limiter needs no trusted time: the clock's reading works out of tolerance too.
-    let now = s
-        .node
-        .clock
-        .now()
-        .unwrap_or_else(|_| cphar_protocol::Timestamp::now_utc());
-    if let Err(e) = s
-        .anonymous_limiter
-        .check(&client_key(peer), now)
-        .map_err(|e| {
-            s.metrics.decision("anonymous_rate_limit", e.code());
-            let millis = u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(1000);
-            let secs = millis.div_ceil(1000).max(1);
-            let mut p = crate::problem::Problem::new(
-                crate::problem::ApiCode::RateLimited,
-                format!("too many requests from this address; retry after {secs} s"),
-            );
-            p.retry_after = Some(secs);
-            p
-        })
-    {
+    if let Err(e) = s.limit_client(peer) {
         return e.into_response();
     }
     next.run(req).await

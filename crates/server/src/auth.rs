@@ -96,6 +96,7 @@ pub async fn authenticate(
     store: &AnyStore,
     cache: &TokenCache,
     now: Timestamp,
+    on_miss: impl FnOnce() -> Result<(), Problem>,
 ) -> Result<Caller, Problem> {
     let unauthorized = |why: &str| Problem::new(ApiCode::Unauthenticated, why);
     let value = headers
@@ -115,6 +116,8 @@ pub async fn authenticate(
     let row = match cache.get(id) {
         Some(row) => Some(row),
         None => {
+            // A database read anyone can ask for with a made-up id: charged to the client.
+            on_miss()?;
             let row = store.token(id).await.map_err(Problem::from)?;
             if let Some(r) = &row {
                 cache.put(r.clone());

@@ -100,6 +100,14 @@ impl FromRequest<Arc<AppState>> for RawBody {
     }
 }
 
+/// The peer address of a request (absent for in-process calls without a socket).
+pub fn peer_of(parts: &Parts) -> Option<std::net::SocketAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
+}
+
 /// An authenticated caller.
 pub struct Auth(pub Caller);
 
@@ -113,6 +121,7 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             state.node.registry.store(),
             &state.tokens,
             now,
+            || state.limit_client(peer_of(parts)),
         )
         .await
         .map(Auth)

@@ -142,6 +142,31 @@ impl AppState {
         })
     }
 
+    /// Charges one unit of client `peer`'s allowance for work anyone can make the server do
+    /// (unauthenticated routes, and a token id not in the cache: one database read);
+    /// 429 with `Retry-After` past it. Needs no trusted time: the clock's reading works out of
+    /// tolerance too.
+    pub fn limit_client(&self, peer: Option<std::net::SocketAddr>) -> Result<(), Problem> {
+        let now = self
+            .node
+            .clock
+            .now()
+            .unwrap_or_else(|_| cphar_protocol::Timestamp::now_utc());
+        self.anonymous_limiter
+            .check(&client_key(peer), now)
+            .map_err(|e| {
+                self.metrics.decision("anonymous_rate_limit", e.code());
+                let millis = u64::try_from(e.retry_after.whole_milliseconds()).unwrap_or(1000);
+                let secs = millis.div_ceil(1000).max(1);
+                let mut p = Problem::new(
+                    crate::problem::ApiCode::RateLimited,
+                    format!("too many requests from this address; retry after {secs} s"),
+                );
+                p.retry_after = Some(secs);
+                p
+            })
+    }
+
     /// Applies a rate limiter; 429 with `Retry-After` on excess.
     pub fn limit(&self, limiter: &RateLimiter, key: &str, now: Timestamp) -> Result<(), Problem> {
         limiter.check(key, now).map_err(|e| {
@@ -169,5 +194,20 @@ impl AppState {
             p.retry_after = Some(secs);
             p
         })
+    }
+}
+
+/// The rate-limit key of a client: its IPv4 address, or the /64 prefix of its IPv6 address
+/// (one host can use a whole /64).
+fn client_key(peer: Option<std::net::SocketAddr>) -> String {
+    match peer.map(|p| p.ip().to_canonical()) {
+        Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let prefix: Vec<String> = s.iter().take(4).map(|x| format!("{x:x}")).collect();
+            format!("{}::/64", prefix.join(":"))
+        }
+        // Only in-process callers without a socket (none in `serve`).
+        None => "local".to_owned(),
     }
 }

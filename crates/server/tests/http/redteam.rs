@@ -7,7 +7,8 @@
 //! * one identifier grammar: `.`/`..` lot ids refused, subjects normalized so that spelling
 //!   variants cannot pass as another person in the separation-of-duties check;
 //! * out-of-range numbers in queries and paths are a 4xx, not a 503;
-//! * unknown members inside nested objects are refused.
+//! * unknown members inside nested objects are refused;
+//! * made-up token ids (a database read each) are charged to the client.
 
 use crate::harness::*;
 use http_body_util::Full;
@@ -401,5 +402,54 @@ async fn unknown_members_of_nested_objects_are_refused() {
     )
     .await
     .expect(201);
+    s.stop().await;
+}
+
+/// Made-up token ids cost a database read each: they are charged to the client's allowance
+/// for unauthenticated work, so one address cannot make the server read without bound; a
+/// real token (cached after its first use) keeps working, and other addresses are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_token_ids_are_charged_to_the_client() {
+    let pki = Pki::new();
+    let s = Server::start(
+        &pki,
+        Options {
+            anonymous_rate_limit: 10,
+            ..Options::default()
+        },
+    )
+    .await;
+    let attacker = client_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)));
+    let (mut unknown, mut limited) = (0, 0);
+    for i in 0..30u32 {
+        let token = format!("cphar_{:016x}.not-a-secret", 0x1000_u64 + u64::from(i));
+        let r = send(
+            &attacker,
+            s.addr,
+            "GET",
+            "/lots/ANY",
+            Some(&token),
+            None,
+            Vec::new(),
+        )
+        .await;
+        match r.status {
+            401 => {
+                r.problem(401, "unauthenticated");
+                unknown += 1;
+            }
+            429 => {
+                r.problem(429, "rate_limited");
+                limited += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    assert_eq!((unknown, limited), (10, 20));
+    // Another address with a real token is served.
+    let roles = s.roles().await;
+    s.get("/lots/NOPE", Some(&roles.auditor))
+        .await
+        .problem(404, "lot_not_found");
     s.stop().await;
 }
