@@ -365,6 +365,8 @@ pub struct Options {
     pub max_connections: usize,
     pub header_read_timeout_ms: u64,
     pub idle_timeout_seconds: u64,
+    /// Seals the scheduler challenges at once.
+    pub attestation_parallelism: usize,
     /// Attestation cadence and grace, seconds.
     pub attestation_cadence_seconds: u64,
     pub attestation_grace_seconds: u64,
@@ -386,6 +388,7 @@ impl Default for Options {
             max_connections: ServerConfig::default().max_connections,
             header_read_timeout_ms: ServerConfig::default().header_read_timeout_ms,
             idle_timeout_seconds: ServerConfig::default().idle_timeout_seconds,
+            attestation_parallelism: 8,
             attestation_cadence_seconds: 3600,
             attestation_grace_seconds: 900,
             policy: None,
@@ -455,6 +458,7 @@ impl Server {
             idle_timeout_seconds: options.idle_timeout_seconds,
             // Tests drive the scheduler's jobs themselves, unless they ask for it.
             scheduler_interval_seconds: options.scheduler_interval_seconds,
+            attestation_parallelism: options.attestation_parallelism,
             attestation_cadence_seconds: options.attestation_cadence_seconds,
             attestation_grace_seconds: options.attestation_grace_seconds,
             policy,

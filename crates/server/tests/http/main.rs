@@ -19,6 +19,7 @@
 //!   owner-only data directory;
 //! * [`status`] — a stripped tamper report is not valid (authenticated device status);
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
+//! * [`scheduler`] — seal agents challenged concurrently within the configured bound;
 //! * [`schemas`] — every operation answered with its documented success; [`conformance`]
 //!   checks every answer of the suite against the OpenAPI schemas;
 //! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
@@ -43,6 +44,7 @@ mod lifecycle;
 mod redteam;
 mod replay;
 mod roles;
+mod scheduler;
 mod schemas;
 mod service;
 mod status;
