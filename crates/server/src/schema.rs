@@ -389,32 +389,12 @@ pub struct PublicLot {
     pub attestation: Attestation,
 }
 
-/// The full view of a listed lot.
+/// The full view of a listed lot: the lot record and its attestation freshness.
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FullActiveLot {
-    lot_id: String,
-    did: String,
-    state: LotState,
-    commodity: String,
-    quantity: Quantity,
-    grade: String,
-    container_id: String,
-    location: String,
-    owner: String,
-    inspection_id: String,
-    inspected_seal: Option<String>,
-    binding_id: Option<String>,
-    binding_count: u64,
-    did_version: u64,
-    active: bool,
-    #[schemars(default)]
-    evidence_at: Option<Time>,
-    #[schemars(default)]
-    lapse: Option<Lapse>,
-    created_at: Time,
-    updated_at: Time,
-    version: u64,
+    #[schemars(flatten)]
+    lot: Lot,
     attestation: Attestation,
 }
 
