@@ -90,6 +90,39 @@ pub async fn sees_lot(s: &AppState, view: &View, lot_id: &str) -> Result<bool, P
     })
 }
 
+/// Which lots of a listed page `view` sees in full, decided with at most one query for the
+/// whole page (an operator's own lots), never one per listed lot.
+pub struct PageView {
+    all: bool,
+    own: Vec<String>,
+}
+
+impl PageView {
+    /// Whether the lot's full record is shown.
+    pub fn sees(&self, lot_id: &str) -> bool {
+        self.all || self.own.iter().any(|id| id == lot_id)
+    }
+}
+
+/// The [`PageView`] of `lots` for `view`.
+pub async fn own_lots(s: &AppState, view: &View, lots: &[LotRecord]) -> Result<PageView, Problem> {
+    Ok(match view {
+        View::Full => PageView {
+            all: true,
+            own: Vec::new(),
+        },
+        View::Public => PageView {
+            all: false,
+            own: Vec::new(),
+        },
+        View::Own(subject) => {
+            let ids: Vec<String> = lots.iter().map(|l| l.lot_id.clone()).collect();
+            let own = s.node.registry.store().lots_bound_by(subject, &ids).await?;
+            PageView { all: false, own }
+        }
+    })
+}
+
 /// The lot, if `view` may see it; else the same answer as for a missing lot.
 pub async fn lot(s: &AppState, view: &View, lot_id: &str) -> Result<LotRecord, Problem> {
     let lot = s.node.registry.lot(lot_id).await?;

@@ -39,6 +39,8 @@ pub struct Metrics {
     pub attestation_latency: Histogram,
     /// Audit log entries.
     pub audit_log_size: Gauge,
+    /// Store calls served (each one query or one transaction), read at each scrape.
+    pub store_calls: Gauge,
     /// Connections open (set when rendered).
     pub connections_open: Gauge,
     /// Connections closed at once because `max_connections` were open.
@@ -57,6 +59,7 @@ impl Metrics {
             0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ]);
         let audit_log_size = Gauge::default();
+        let store_calls = Gauge::default();
         let connections_open = Gauge::default();
         let connections_refused = Counter::default();
         let audit_write_failures = Counter::default();
@@ -81,6 +84,11 @@ impl Metrics {
             audit_log_size.clone(),
         );
         registry.register(
+            "store_calls",
+            "Store calls served since start (each one query or one transaction)",
+            store_calls.clone(),
+        );
+        registry.register(
             "connections_open",
             "Connections open",
             connections_open.clone(),
@@ -101,6 +109,7 @@ impl Metrics {
             decisions,
             attestation_latency,
             audit_log_size,
+            store_calls,
             connections_open,
             connections_refused,
             audit_write_failures,

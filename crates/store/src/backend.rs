@@ -35,6 +35,7 @@ pub struct SqliteStore {
     /// Readers (WAL lets them run beside the writer).
     read: SqlitePool,
     committer: Committer,
+    calls: CallCounter,
 }
 
 /// PostgreSQL store.
@@ -42,6 +43,21 @@ pub struct PgStore {
     write: PgPool,
     read: PgPool,
     committer: Committer,
+    calls: CallCounter,
+}
+
+/// How many store calls a backend has served: exported as a metric, and what the tests that
+/// hold a listing to a fixed number of queries (no N+1) count.
+#[derive(Default)]
+struct CallCounter(std::sync::atomic::AtomicU64);
+
+impl CallCounter {
+    fn count(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Rows per multi-row INSERT: well under both backends' bound-parameter limits (9 per row).
@@ -120,6 +136,7 @@ impl SqliteStore {
             write,
             read,
             committer,
+            calls: CallCounter::default(),
         })
     }
 }
@@ -176,6 +193,7 @@ impl PgStore {
             write,
             read,
             committer,
+            calls: CallCounter::default(),
         })
     }
 }
@@ -262,6 +280,38 @@ migrations_fn!(apply_migrations_pg, sqlx::Postgres);
 macro_rules! store_impl {
     ($store:ident, $db:ty, $begin:expr, $lock_head:literal) => {
         impl $store {
+            /// Counts one store call (see [`CallCounter`]).
+            pub(crate) fn count_call(&self) {
+                self.calls.count();
+            }
+
+            /// Store calls made so far.
+            pub fn calls(&self) -> u64 {
+                self.calls.get()
+            }
+
+            /// Which of `lot_ids` have a binding made by `subject`, in one query.
+            pub async fn lots_bound_by(&self, subject: &str, lot_ids: &[String]) -> Result<Vec<String>, StoreError> {
+                if lot_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT lot_id, record FROM bindings WHERE lot_id IN (");
+                let mut list = query.separated(", ");
+                for id in lot_ids {
+                    list.push_bind(id.as_str());
+                }
+                query.push(")");
+                let rows: Vec<(String, String)> = query.build_query_as().fetch_all(&self.read).await.map_err(db)?;
+                let mut bound = Vec::new();
+                for (lot_id, text) in &rows {
+                    let binding: BindingRecord = decode(text)?;
+                    if binding.bound_by == subject && !bound.contains(lot_id) {
+                        bound.push(lot_id.clone());
+                    }
+                }
+                Ok(bound)
+            }
+
             async fn one<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Option<T>, StoreError> {
                 let row: Option<(String,)> = sqlx::query_as(sql).bind(key).fetch_optional(&self.read).await.map_err(db)?;
                 row.map(|(text,)| decode(&text)).transpose()

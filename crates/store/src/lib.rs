@@ -48,8 +48,14 @@ pub const SQLITE_FILE: &str = "registry.sqlite3";
 macro_rules! dispatch {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
-            AnyStore::Postgres(s) => s.$method($($arg),*).await,
+            AnyStore::Sqlite(s) => {
+                s.count_call();
+                s.$method($($arg),*).await
+            }
+            AnyStore::Postgres(s) => {
+                s.count_call();
+                s.$method($($arg),*).await
+            }
         }
     };
 }
@@ -109,6 +115,23 @@ impl AnyStore {
     /// it.
     pub async fn defer_epoch(&self, epoch: EpochJob) {
         dispatch!(self.defer_epoch(epoch))
+    }
+
+    /// Store calls served so far (each is one query or one transaction).
+    pub fn calls(&self) -> u64 {
+        match self {
+            AnyStore::Sqlite(s) => s.calls(),
+            AnyStore::Postgres(s) => s.calls(),
+        }
+    }
+
+    /// Which of `lot_ids` have a binding made by `subject`, in one query.
+    pub async fn lots_bound_by(
+        &self,
+        subject: &str,
+        lot_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch!(self.lots_bound_by(subject, lot_ids))
     }
 
     /// An installation setting recorded at the first start (e.g. [`SETTING_DID_HOST`]).

@@ -256,3 +256,77 @@ async fn operators_read_their_own_records_only() {
     assert!(bundle.get("entry").is_none(), "{bundle}");
     s.stop().await;
 }
+
+/// The store calls served so far, as `/metrics` reports them (the scrape's own call included).
+async fn store_calls(s: &Server) -> u64 {
+    let metrics = s.get("/metrics", None).await.text();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("cphar_store_calls "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no cphar_store_calls in {metrics}"))
+}
+
+/// Store calls one listing of `/reserve/active` costs `token`'s caller.
+async fn listing_cost(s: &Server, token: Option<&str>) -> (u64, Value) {
+    // The token's first use may fill the token cache: not part of the listing's cost.
+    s.get("/reserve/active?limit=1", token).await.expect(200);
+    let before = store_calls(s).await;
+    let body = s.get("/reserve/active?limit=1000", token).await.expect(200);
+    let after = store_calls(s).await;
+    // `after` counts its own scrape (one call).
+    (after - before - 1, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_the_reserve_costs_the_same_few_store_calls_however_many_lots_it_lists() {
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    let other = Roles {
+        operator: s.token("operator", "operator-2").await,
+        ..roles.clone()
+    };
+    s.active_lot(&pki, &roles, "LOT-Q1", "SEAL-Q1").await;
+    s.active_lot(&pki, &other, "LOT-Q2", "SEAL-Q2").await;
+    let callers = [
+        ("anonymous", None),
+        ("operator", Some(roles.operator.as_str())),
+        ("auditor", Some(roles.auditor.as_str())),
+    ];
+    let mut small = Vec::new();
+    for (who, token) in callers {
+        let (cost, body) = listing_cost(&s, token).await;
+        assert_eq!(body["lots"].as_array().unwrap().len(), 2, "{who}: {body}");
+        small.push(cost);
+    }
+    // Three times as many lots, half of them the operator's.
+    for i in 3..=6 {
+        let by = if i % 2 == 0 { &roles } else { &other };
+        s.active_lot(&pki, by, &format!("LOT-Q{i}"), &format!("SEAL-Q{i}"))
+            .await;
+    }
+    for ((who, token), small) in callers.into_iter().zip(small) {
+        let (cost, body) = listing_cost(&s, token).await;
+        let lots = body["lots"].as_array().unwrap();
+        assert_eq!(lots.len(), 6, "{who}: {body}");
+        assert_eq!(
+            cost, small,
+            "{who}: 2 lots cost {small} calls, 6 lots {cost}"
+        );
+        assert!(cost <= 2, "{who}: {cost} store calls for one page");
+        // Each lot in the view the caller has a right to: full records carry the commodity.
+        let full: Vec<&str> = lots
+            .iter()
+            .filter(|l| l.get("commodity").is_some())
+            .map(|l| l["lotId"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = match who {
+            "anonymous" => vec![],
+            "operator" => vec!["LOT-Q1", "LOT-Q4", "LOT-Q6"],
+            _ => vec!["LOT-Q1", "LOT-Q2", "LOT-Q3", "LOT-Q4", "LOT-Q5", "LOT-Q6"],
+        };
+        assert_eq!(full, expected, "{who}: {body}");
+    }
+    s.stop().await;
+}

@@ -708,6 +708,7 @@ impl Drop for Server {
 }
 
 /// The tokens of one test.
+#[derive(Clone)]
 pub struct Roles {
     pub vendor: String,
     pub inspector: String,
