@@ -199,7 +199,7 @@ async fn tokens_expire_and_are_revoked() {
         .post(
             "/tokens",
             Some(&s.admin),
-            &serde_json::json!({"role": "auditor", "subject": "brief", "expiresInSeconds": 1}),
+            &serde_json::json!({"role": "auditor", "subject": "brief", "expiresInSeconds": 5}),
         )
         .await;
     let body = r.expect(201);
@@ -211,11 +211,20 @@ async fn tokens_expire_and_are_revoked() {
     s.get("/lots/NO-SUCH-LOT", Some(&brief))
         .await
         .problem(404, "lot_not_found");
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    let body = s
-        .get("/lots/NO-SUCH-LOT", Some(&brief))
-        .await
-        .problem(401, "unauthenticated");
+    // Valid until it expires, then refused: wait for that, never longer than a bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let body = loop {
+        let r = s.get("/lots/NO-SUCH-LOT", Some(&brief)).await;
+        if r.status == 401 {
+            break r.problem(401, "unauthenticated");
+        }
+        r.problem(404, "lot_not_found");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token never expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     assert!(
         body["detail"].as_str().unwrap().contains("expired"),
         "{body}"
