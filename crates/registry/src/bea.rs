@@ -72,6 +72,9 @@ pub struct BeaSubject<'a> {
     pub pid: Option<&'a Value>,
     /// Credential id (`urn:uuid:…`).
     pub credential_id: &'a str,
+    /// Where the credential's revocation status is published (`credentialStatus`,
+    /// [`crate::status_list::credential_status`]).
+    pub status: Option<Value>,
 }
 
 /// The unsigned credential for `subject`, issued by `issuer_did`.
@@ -101,14 +104,18 @@ pub fn credential(subject: &BeaSubject<'_>, issuer_did: &str) -> Result<Value, B
     if let (Some(pid), Some(obj)) = (subject.pid, cs.as_object_mut()) {
         obj.insert("pid".into(), pid.clone());
     }
-    Ok(json!({
+    let mut credential = json!({
         "@context": [VC_CONTEXT],
         "id": subject.credential_id,
         "type": ["VerifiableCredential", BEA_TYPE],
         "issuer": issuer_did,
         "validFrom": subject.enrolled_at.to_string(),
         "credentialSubject": cs,
-    }))
+    });
+    if let (Some(status), Some(obj)) = (&subject.status, credential.as_object_mut()) {
+        obj.insert("credentialStatus".into(), status.clone());
+    }
+    Ok(credential)
 }
 
 /// Adds an `eddsa-jcs-2022` proof to `credential`, signed by `key` (Ed25519) named

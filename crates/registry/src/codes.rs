@@ -47,6 +47,8 @@ cphar_protocol::wire_enum! {
         ClockOutOfTolerance => "clock_out_of_tolerance",
         /// The record changed concurrently; the command was not applied (retry).
         Conflict => "conflict",
+        /// No revocation status list has this number.
+        StatusListNotFound => "status_list_not_found",
         /// No unrevoked API token has this id.
         TokenNotFound => "token_not_found",
         /// No challenge with this id is waiting for an answer (answered, expired, unknown).

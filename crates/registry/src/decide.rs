@@ -16,6 +16,7 @@ use crate::model::{
     TamperEvidence, check_digest, check_identifier, check_lot_id, check_text, in_active_reserve,
 };
 use crate::seal::{SealEvent, SealState};
+use crate::status_list;
 use crate::store::{ChangeSet, DidDocumentVersion};
 use cphar_crypto::{Jwk, SigningKey, hex};
 use cphar_protocol::{Bal, RevocationReason, Timestamp};
@@ -479,6 +480,16 @@ pub fn record_custody(
 // ---------------------------------------------------------------------------------------------
 // Binding, sign-off, rebinding
 
+/// The credential a new BEA is issued as.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCredential<'a> {
+    /// Its id (`urn:uuid:…`).
+    pub id: &'a str,
+    /// The binding's revocation status slot ([`crate::status_list`]), allocated by the caller
+    /// from the store's next free index; `None` only for bindings that predate status lists.
+    pub status_index: Option<u64>,
+}
+
 /// Binds the seal a lot was inspected with (Inspected → Sealed, binding → Enrolled) and
 /// issues the BEA.
 pub fn bind(
@@ -486,7 +497,7 @@ pub fn bind(
     seal: &SealRecord,
     history: &[BindingRecord],
     authority: &Authority<'_>,
-    credential_id: &str,
+    credential: NewCredential<'_>,
     names: &RegistryNames,
     ctx: Ctx<'_>,
 ) -> Result<ChangeSet, Refusal> {
@@ -505,7 +516,7 @@ pub fn bind(
         seal,
         history,
         authority,
-        credential_id,
+        credential,
         names,
         ctx,
         &mut changes,
@@ -527,7 +538,7 @@ pub fn rebind(
     history: &[BindingRecord],
     reason: RevocationReason,
     authority: &Authority<'_>,
-    credential_id: &str,
+    credential: NewCredential<'_>,
     names: &RegistryNames,
     ctx: Ctx<'_>,
 ) -> Result<ChangeSet, Refusal> {
@@ -575,7 +586,7 @@ pub fn rebind(
         new_seal,
         &history,
         authority,
-        credential_id,
+        credential,
         names,
         ctx,
         &mut changes,
@@ -595,7 +606,7 @@ fn issue_binding(
     seal: &SealRecord,
     history: &[BindingRecord],
     authority: &Authority<'_>,
-    credential_id: &str,
+    credential: NewCredential<'_>,
     names: &RegistryNames,
     ctx: Ctx<'_>,
     changes: &mut ChangeSet,
@@ -643,7 +654,7 @@ fn issue_binding(
         &jwk,
         &new_seal,
         authority,
-        credential_id,
+        credential,
         names,
         ctx.now,
     )?;
@@ -663,6 +674,7 @@ fn issue_binding(
         bea,
         reenroll_deadline: None,
         enrolled_at: ctx.now,
+        status_index: credential.status_index,
         version: 1,
     };
     // A new binding starts without evidence: the sign-off gives the first.
@@ -684,7 +696,7 @@ fn issue_binding(
             "bindingState": binding.state.as_str(),
             "bal": seal.bal.as_str(),
             "authorityKey": authority.record.key_id,
-            "credentialId": credential_id,
+            "credentialId": credential.id,
             "didVersion": did_version.to_string(),
         }),
     ));
@@ -700,7 +712,7 @@ fn issue_bea(
     jwk: &Jwk,
     seal: &SealRecord,
     authority: &Authority<'_>,
-    credential_id: &str,
+    credential: NewCredential<'_>,
     names: &RegistryNames,
     now: Timestamp,
 ) -> Result<Value, Refusal> {
@@ -717,7 +729,10 @@ fn issue_bea(
         carrier_class: &seal.tamper_evidence.carrier_class,
         carrier_specification: &seal.tamper_evidence.specification,
         pid: seal.pid.as_ref(),
-        credential_id,
+        credential_id: credential.id,
+        status: credential
+            .status_index
+            .map(|index| status_list::credential_status(names, index)),
     };
     let unsigned =
         bea::credential(&subject, &names.registry_did()).map_err(|e| invalid(e.to_string()))?;
@@ -1156,7 +1171,10 @@ pub fn reenroll(
         &jwk,
         seal,
         authority,
-        credential_id,
+        NewCredential {
+            id: credential_id,
+            status_index: binding.status_index,
+        },
         names,
         ctx.now,
     )?;

@@ -26,6 +26,15 @@ impl RegistryNames {
         format!("did:web:{}", self.host)
     }
 
+    /// The URL of revocation status list `list` (`/status/revocations/{list}` under the
+    /// did:web host, resolved the way did:web resolves: `https`, `%3A` as `:`).
+    pub fn status_list_url(&self, list: u64) -> String {
+        format!(
+            "https://{}/status/revocations/{list}",
+            self.host.replace("%3A", ":").replace("%3a", ":")
+        )
+    }
+
     /// A lot's DID (`did:web:HOST:lots:ID`).
     pub fn lot_did(&self, lot_id: &str) -> String {
         format!("did:web:{}:lots:{lot_id}", self.host)

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod seal;
 pub mod service;
 pub mod service_event;
+pub mod status_list;
 pub mod store;
 mod wire;
 

@@ -322,6 +322,10 @@ pub struct BindingRecord {
     /// When the BEA was first issued.
     #[serde(with = "wire")]
     pub enrolled_at: Timestamp,
+    /// The binding's slot in the revocation status lists ([`crate::status_list`]); absent on
+    /// bindings made before status lists were published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_index: Option<u64>,
     /// Optimistic-concurrency version.
     pub version: u64,
 }

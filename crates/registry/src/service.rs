@@ -4,7 +4,8 @@
 
 use crate::codes::RefusalCode;
 use crate::decide::{
-    self, Authority, Ctx, Existing, RecordCustody, RecordInspection, Refused, RegisterSeal,
+    self, Authority, Ctx, Existing, NewCredential, RecordCustody, RecordInspection, Refused,
+    RegisterSeal,
 };
 use crate::did::RegistryNames;
 use crate::error::{Refusal, invalid};
@@ -353,6 +354,7 @@ impl<S: Store> Registry<S> {
                 )
             })?;
             let seal = self.seal_required(&seal_uid).await?;
+            let status_index = self.store.next_status_index().await?;
             let history = self.store.bindings_of_lot(lot_id).await?;
             let (record, key) = self.authority().await?;
             let authority = Authority {
@@ -364,7 +366,10 @@ impl<S: Store> Registry<S> {
                 &seal,
                 &history,
                 &authority,
-                &credential_id,
+                NewCredential {
+                    id: &credential_id,
+                    status_index: Some(status_index),
+                },
                 &self.names,
                 self.ctx(actor)?,
             )?;
@@ -373,6 +378,35 @@ impl<S: Store> Registry<S> {
         })
         .await?
         .ok_or_else(|| invalid("internal: no binding in change").into())
+    }
+
+    /// The signed revocation status list `list` ([`crate::status_list`]), at `now`: read in
+    /// two queries (the next free index bounds which lists exist; the ended bindings of the
+    /// list), built and signed with the active Enrollment Authority key. Nothing is written.
+    pub async fn revocation_status_list(&self, list: u64) -> Result<Value, RegistryError> {
+        use crate::status_list::{self, LIST_SIZE};
+        let lists = self
+            .store
+            .next_status_index()
+            .await?
+            .div_ceil(LIST_SIZE)
+            .max(1);
+        if list >= lists {
+            return Err(Refusal::new(
+                RefusalCode::StatusListNotFound,
+                format!("no status list {list}: lists 0 to {} exist", lists - 1),
+            )
+            .into());
+        }
+        let from = list * LIST_SIZE;
+        let revoked = self
+            .store
+            .ended_status_indices(from, from + LIST_SIZE)
+            .await?;
+        let (record, key) = self.authority().await?;
+        let now = self.clock.now()?;
+        status_list::build(&self.names, list, &revoked, &key, &record.key_id, now)
+            .map_err(|e| invalid(format!("status list: {e}")).into())
     }
 
     /// An independent auditor signs off the lot's current binding.
@@ -589,6 +623,7 @@ impl<S: Store> Registry<S> {
                 )
             })?;
             let new_seal = self.seal_required(&new_uid).await?;
+            let status_index = self.store.next_status_index().await?;
             let history = self.store.bindings_of_lot(lot_id).await?;
             let (record, key) = self.authority().await?;
             let authority = Authority {
@@ -603,7 +638,10 @@ impl<S: Store> Registry<S> {
                 &history,
                 reason,
                 &authority,
-                &credential_id,
+                NewCredential {
+                    id: &credential_id,
+                    status_index: Some(status_index),
+                },
                 &self.names,
                 self.ctx(actor)?,
             )?;

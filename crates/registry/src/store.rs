@@ -367,6 +367,14 @@ pub trait Store: Send + Sync {
         &self,
         key_id: &str,
     ) -> impl Future<Output = Result<Vec<BindingRecord>, StoreError>> + Send;
+    /// The lowest revocation status index no binding has ([`crate::status_list`]).
+    fn next_status_index(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Status indices in `[from, to)` of revoked or decommissioned bindings.
+    fn ended_status_indices(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
     /// Bindings waiting for re-enrollment (TFP-1 §B.2).
     fn suspended_bindings(
         &self,

@@ -34,6 +34,7 @@ fn binding() -> BindingRecord {
         bea: json!({}),
         reenroll_deadline: None,
         enrolled_at: t,
+        status_index: None,
         version: 1,
     }
 }

@@ -30,6 +30,7 @@ fn signed(ea: &SigningKey, device: &SigningKey) -> Value {
         carrier_specification: "ISO 17712:2013 H",
         pid: None,
         credential_id: "urn:uuid:4f0c3b8e-8d4e-4c1e-9d7e-1f0b1f3c2a10",
+        status: None,
     };
     let unsigned = bea::credential(&subject, "did:web:reg.example").unwrap();
     bea::sign(
@@ -193,6 +194,7 @@ fn only_ed25519_keys_sign_beas() {
         carrier_specification: "s",
         pid: None,
         credential_id: "urn:uuid:0",
+        status: None,
     };
     let unsigned = bea::credential(&subject, "did:web:reg.example").unwrap();
     assert_eq!(

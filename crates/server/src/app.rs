@@ -25,6 +25,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/lots/{id}/did.json", get(r::public::did_document))
         .route("/reserve/active", get(r::public::active))
         .route("/status/revocations", get(r::public::revocations))
+        .route(
+            "/status/revocations/entries",
+            get(r::public::revocation_entries),
+        )
+        .route(
+            "/status/revocations/{list}",
+            get(r::public::revocation_list),
+        )
         .route("/audit/entries", get(r::audit::audit_entries))
         .route("/audit/leaves", get(r::audit::audit_leaves))
         .route("/audit/checkpoint", get(r::audit::audit_checkpoint))

@@ -120,6 +120,7 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::LotNotFound
         | RefusalCode::BindingNotFound
         | RefusalCode::VersionUnavailable
+        | RefusalCode::StatusListNotFound
         | RefusalCode::TokenNotFound => StatusCode::NOT_FOUND,
         RefusalCode::SeparationOfDuties => StatusCode::FORBIDDEN,
         RefusalCode::InvalidInput

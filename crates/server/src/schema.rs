@@ -242,6 +242,10 @@ pub struct Binding {
     bea: AnyObject,
     reenroll_deadline: Option<Time>,
     enrolled_at: Time,
+    /// The binding's slot in the revocation status lists (absent on bindings that predate
+    /// them).
+    #[schemars(default)]
+    status_index: Option<u64>,
     version: u64,
 }
 
@@ -417,7 +421,7 @@ pub struct Revoked {
     revoked_at: Option<Time>,
 }
 
-/// `GET /status/revocations`.
+/// `GET /status/revocations/entries`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Revocations {
@@ -425,6 +429,46 @@ pub struct Revocations {
     revoked: Vec<Revoked>,
     /// The cursor of the next page (`?after=`), when there may be one.
     next: Option<String>,
+}
+
+/// `GET /status/revocations[/{list}]`: a W3C Bitstring Status List credential.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusListCredential {
+    #[schemars(rename = "@context")]
+    context: Vec<String>,
+    id: String,
+    r#type: Vec<String>,
+    /// The registry's DID.
+    issuer: String,
+    valid_from: Time,
+    credential_subject: StatusListSubject,
+    proof: DataIntegrityProof,
+}
+
+/// The list itself.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusListSubject {
+    id: String,
+    r#type: String,
+    /// Always `revocation`.
+    status_purpose: String,
+    /// `u` + base64url (no padding) of the GZIP of the 131,072-bit string.
+    encoded_list: String,
+}
+
+/// An `eddsa-jcs-2022` Data Integrity proof.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataIntegrityProof {
+    r#type: String,
+    cryptosuite: String,
+    created: Time,
+    verification_method: String,
+    proof_purpose: String,
+    /// `z` + base58btc of the Ed25519 signature.
+    proof_value: String,
 }
 
 /// One leaf of the audit log.

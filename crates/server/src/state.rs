@@ -39,6 +39,10 @@ pub struct AppState {
     /// Service facts whose audit write failed, retried in order by the maintenance loop;
     /// `/ready` fails while any is waiting.
     pub pending_audit: parking_lot::Mutex<Vec<cphar_registry::ServiceEvent>>,
+    /// Signed revocation status lists by number, each with the audit log size it was built
+    /// at: rebuilt only after the log grew (every revocation is an audit event), so an
+    /// anonymous reader costs one small read, not a signature.
+    pub status_lists: parking_lot::Mutex<std::collections::BTreeMap<u64, (u64, serde_json::Value)>>,
 }
 
 impl AppState {
@@ -72,6 +76,7 @@ impl AppState {
             connections,
             tsa_refusals: crate::refusals::RefusalTally::default(),
             pending_audit: parking_lot::Mutex::new(Vec::new()),
+            status_lists: parking_lot::Mutex::new(std::collections::BTreeMap::new()),
             verifier_limiter: RateLimiter::new(limits),
             credential_limiter: RateLimiter::new(limits),
             tsa,

@@ -520,6 +520,29 @@ macro_rules! store_impl {
                 rows.iter().map(|(text,)| decode(text)).collect()
             }
 
+            /// The lowest status index no binding has (status indices are never reused).
+            pub async fn next_status_index(&self) -> Result<u64, StoreError> {
+                let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(status_index) FROM bindings")
+                    .fetch_one(&self.read)
+                    .await
+                    .map_err(db)?;
+                max.map_or(Ok(0), |m| uint(m).map(|m| m + 1))
+            }
+
+            /// Status indices in `[from, to)` of revoked or decommissioned bindings.
+            pub async fn ended_status_indices(&self, from: u64, to: u64) -> Result<Vec<u64>, StoreError> {
+                let rows: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT status_index FROM bindings WHERE state IN ('revoked', 'decommissioned') \
+                     AND status_index >= $1 AND status_index < $2",
+                )
+                .bind(int(from)?)
+                .bind(int(to)?)
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)?;
+                rows.iter().map(|(i,)| uint(*i)).collect()
+            }
+
             /// Suspended bindings.
             pub async fn suspended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
                 let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM bindings WHERE suspended AND state IN ('enrolled', 'active', 'degraded') ORDER BY id")
@@ -1199,13 +1222,13 @@ macro_rules! store_impl {
                 }
                 for chunk in plan.bindings.inserts.chunks(INSERT_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO bindings (id, lot_id, number, seal_uid, state, authority_key_id, suspended, version, record) ",
+                        "INSERT INTO bindings (id, lot_id, number, seal_uid, state, authority_key_id, suspended, version, record, status_index) ",
                     );
                     let rows = chunk
                         .iter()
-                        .map(|b| Ok((*b, int(b.number)?, int(b.version)?, encode(*b)?)))
+                        .map(|b| Ok((*b, int(b.number)?, int(b.version)?, encode(*b)?, b.status_index.map(int).transpose()?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
-                    q.push_values(rows, |mut q, (b, number, version, record)| {
+                    q.push_values(rows, |mut q, (b, number, version, record, status_index)| {
                         q.push_bind(b.id.clone())
                             .push_bind(b.lot_id.clone())
                             .push_bind(number)
@@ -1214,7 +1237,8 @@ macro_rules! store_impl {
                             .push_bind(b.authority_key_id.clone())
                             .push_bind(b.reenroll_deadline.is_some())
                             .push_bind(version)
-                            .push_bind(record);
+                            .push_bind(record)
+                            .push_bind(status_index);
                     });
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }

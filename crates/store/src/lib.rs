@@ -243,6 +243,12 @@ impl Store for AnyStore {
     async fn bindings_by_authority(&self, key_id: &str) -> Result<Vec<BindingRecord>, StoreError> {
         dispatch!(self.bindings_by_authority(key_id))
     }
+    async fn next_status_index(&self) -> Result<u64, StoreError> {
+        dispatch!(self.next_status_index())
+    }
+    async fn ended_status_indices(&self, from: u64, to: u64) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self.ended_status_indices(from, to))
+    }
     async fn suspended_bindings(&self) -> Result<Vec<BindingRecord>, StoreError> {
         dispatch!(self.suspended_bindings())
     }

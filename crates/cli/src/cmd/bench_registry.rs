@@ -359,7 +359,10 @@ fn make_batch(
             &seal,
             &[],
             &ea,
-            &format!("urn:uuid:bench-{i}"),
+            decide::NewCredential {
+                id: &format!("urn:uuid:bench-{i}"),
+                status_index: Some(i),
+            },
             names,
             Ctx {
                 actor: "operator-1",

@@ -185,9 +185,35 @@ pub async fn active(
     ok(json!({"lots": listed, "next": next}))
 }
 
-/// `GET /status/revocations[?after=&limit=]`: revoked or decommissioned binding methods, by
-/// id, one page (at most 1000; `next` names the cursor of the following page).
-pub async fn revocations(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
+/// `GET /status/revocations`: revocation status list 0, a signed W3C Bitstring Status List
+/// credential ([`cphar_registry::status_list`]), the list each BEA's `credentialStatus` names.
+pub async fn revocations(state: S) -> ApiResult {
+    status_list(state, 0).await
+}
+
+/// `GET /status/revocations/{list}`: revocation status list `list`.
+pub async fn revocation_list(state: S, ApiPath(list): ApiPath<u64>) -> ApiResult {
+    status_list(state, list).await
+}
+
+async fn status_list(State(s): S, list: u64) -> ApiResult {
+    // Every revocation is an audit event: an unchanged log means an unchanged list.
+    let (size, _) = s.node.registry.store().audit_head().await?;
+    if let Some((built_at, credential)) = s.status_lists.lock().get(&list)
+        && *built_at == size
+    {
+        return ok(credential.clone());
+    }
+    let credential = s.node.registry.revocation_status_list(list).await?;
+    s.status_lists
+        .lock()
+        .insert(list, (size, credential.clone()));
+    ok(credential)
+}
+
+/// `GET /status/revocations/entries[?after=&limit=]`: revoked or decommissioned binding
+/// methods with their reasons and times, by id, one page (at most 1000; `next` names the cursor of the following page).
+pub async fn revocation_entries(State(s): S, ApiQuery(p): ApiQuery<Page>) -> ApiResult {
     let limit = p.limit.unwrap_or(1000).clamp(1, 1000);
     let ended = s
         .node

@@ -412,7 +412,7 @@ async fn whole_lifecycle(backend: Backend) {
         .await
         .problem(409, "invalid_lot_state");
     }
-    let revocations = s.get("/status/revocations", None).await.expect(200);
+    let revocations = s.get("/status/revocations/entries", None).await.expect(200);
     assert_eq!(revocations["issuer"], format!("did:web:{HOST}"));
     let listed: Vec<(String, String)> = revocations["revoked"]
         .as_array()
@@ -435,7 +435,7 @@ async fn whole_lifecycle(backend: Backend) {
     );
     // Paged: one at a time, following `next`, the same list in the same order.
     let mut paged = Vec::new();
-    let mut path = "/status/revocations?limit=1".to_owned();
+    let mut path = "/status/revocations/entries?limit=1".to_owned();
     loop {
         let page = s.get(&path, None).await.expect(200);
         let items = page["revoked"].as_array().unwrap();
@@ -448,7 +448,7 @@ async fn whole_lifecycle(backend: Backend) {
         match page["next"].as_str() {
             Some(next) => {
                 let next = next.replace('%', "%25").replace('#', "%23");
-                path = format!("/status/revocations?limit=1&after={next}");
+                path = format!("/status/revocations/entries?limit=1&after={next}");
             }
             None => break,
         }
@@ -598,4 +598,103 @@ async fn whole_lifecycle(backend: Backend) {
     assert!(transparency::check_bundle(&bundle, &stranger, None).is_err());
 
     s.stop().await;
+}
+
+/// The EA key named `vm` in the registry's DID document.
+async fn ea_key(s: &Server, vm: &str) -> cphar_crypto::VerifyingKey {
+    let doc = s.get("/.well-known/did.json", None).await.expect(200);
+    let jwk = doc["verificationMethod"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == vm)
+        .unwrap_or_else(|| panic!("{vm} not in {doc}"))["publicKeyJwk"]
+        .clone();
+    cphar_crypto::VerifyingKey::from_jwk(&cphar_crypto::Jwk::from_json(&jwk).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bea_names_a_signed_status_list_whose_bit_flips_when_the_binding_ends() {
+    use cphar_registry::{bea, status_list};
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    s.active_lot(&pki, &roles, "LOT-S1", "SEAL-S1").await;
+    s.active_lot(&pki, &roles, "LOT-S2", "SEAL-S2").await;
+
+    // Each BEA carries its own slot, inside what the EA signed.
+    let mut slots = Vec::new();
+    let mut vm = String::new();
+    for lot in ["LOT-S1", "LOT-S2"] {
+        let body = s.lot(&roles, lot).await;
+        let credential = body["bindings"][0]["bea"].clone();
+        let status = &credential["credentialStatus"];
+        assert_eq!(status["type"], "BitstringStatusListEntry", "{credential}");
+        assert_eq!(status["statusPurpose"], "revocation");
+        assert_eq!(
+            status["statusListCredential"],
+            format!("https://{HOST}/status/revocations/0")
+        );
+        vm = credential["proof"]["verificationMethod"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let key = ea_key(&s, &vm).await;
+        bea::verify(&credential, &key, &vm).unwrap();
+        let mut unstatused = credential.clone();
+        unstatused["credentialStatus"]["statusListIndex"] = json!("7777");
+        assert!(bea::verify(&unstatused, &key, &vm).is_err());
+        slots.push(
+            status["statusListIndex"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap(),
+        );
+    }
+    assert_ne!(slots[0], slots[1], "one slot per binding");
+    let key = ea_key(&s, &vm).await;
+
+    let read = |list: Value| status_list::verify(&list, &key, &vm).unwrap();
+    let before = read(s.get("/status/revocations", None).await.expect(200));
+    assert!(!before.is_set(slots[0]).unwrap() && !before.is_set(slots[1]).unwrap());
+
+    s.post(
+        "/lots/LOT-S1/revoke",
+        Some(&roles.operator),
+        &json!({"reason": "tamper_detected"}),
+    )
+    .await
+    .expect(200);
+    let list = s.get("/status/revocations/0", None).await.expect(200);
+    let after = read(list.clone());
+    assert!(after.is_set(slots[0]).unwrap(), "the revoked binding's bit");
+    assert!(!after.is_set(slots[1]).unwrap(), "the live binding's bit");
+    assert_eq!(list["issuer"], format!("did:web:{HOST}"));
+
+    // A list changed in transit, or signed by another key, is refused.
+    let mut forged = list.clone();
+    let encoded = forged["credentialSubject"]["encodedList"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let clean = read(s.get("/status/revocations/0", None).await.expect(200));
+    assert!(clean.is_set(slots[0]).unwrap());
+    forged["credentialSubject"]["encodedList"] = json!(before_list_encoding(&encoded));
+    assert!(status_list::verify(&forged, &key, &vm).is_err());
+    let other = cphar_crypto::SigningKey::generate(cphar_crypto::Algorithm::Ed25519).unwrap();
+    assert!(status_list::verify(&list, &other.verifying_key(), &vm).is_err());
+    // Lists past the last allocated slot do not exist.
+    s.get("/status/revocations/1", None)
+        .await
+        .problem(404, "status_list_not_found");
+    s.stop().await;
+}
+
+/// `encoded` with one character changed (still base64url).
+fn before_list_encoding(encoded: &str) -> String {
+    let mut chars: Vec<char> = encoded.chars().collect();
+    let last = chars.len() - 1;
+    chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
 }

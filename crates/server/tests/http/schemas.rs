@@ -101,6 +101,11 @@ async fn every_operation_answers_as_documented() {
     .await
     .expect(200);
     s.get("/status/revocations", None).await.expect(200);
+    s.get("/status/revocations/0", None).await.expect(200);
+    s.get("/status/revocations/entries", None).await.expect(200);
+    s.get("/status/revocations/1", None)
+        .await
+        .problem(404, "status_list_not_found");
 
     // The Enrollment Authority: revoke and rotate, re-enroll a suspended binding, expire.
     s.post("/authority/revoke", Some(&s.admin), &json!({}))
