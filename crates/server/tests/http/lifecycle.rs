@@ -614,10 +614,26 @@ async fn ea_key(s: &Server, vm: &str) -> cphar_crypto::VerifyingKey {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_bea_names_a_signed_status_list_whose_bit_flips_when_the_binding_ends() {
+async fn sqlite_each_bea_names_a_signed_status_list_whose_bit_flips_when_the_binding_ends() {
+    run_sqlite(status_list_flips).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_each_bea_names_a_signed_status_list_whose_bit_flips_when_the_binding_ends() {
+    run_postgres("postgres_status_list", status_list_flips).await;
+}
+
+async fn status_list_flips(backend: Backend) {
     use cphar_registry::{bea, status_list};
     let pki = Pki::new();
-    let s = Server::start(&pki, Options::default()).await;
+    let s = Server::start(
+        &pki,
+        Options {
+            database_url: backend.database_url(),
+            ..Options::default()
+        },
+    )
+    .await;
     let roles = s.roles().await;
     s.active_lot(&pki, &roles, "LOT-S1", "SEAL-S1").await;
     s.active_lot(&pki, &roles, "LOT-S2", "SEAL-S2").await;
