@@ -1,4 +1,10 @@
 //! Bitstring Status Lists: bit order, bounds, signatures, and a list that inflates too far.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code
 
 use cphar_crypto::{Algorithm, SigningKey};
 use cphar_protocol::Timestamp;
