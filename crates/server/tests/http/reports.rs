@@ -284,6 +284,26 @@ async fn reports(backend: Backend) {
     assert_eq!(listed["reports"].as_array().unwrap().len(), 1);
     assert_eq!(listed["reports"][0]["number"], 2);
 
+    // Concurrent publishers: each report gets its own number, none is skipped, each names
+    // its predecessor.
+    let (a, b, c) = tokio::join!(
+        publish(&s, &roles.operator),
+        publish(&s, &s.admin),
+        publish(&s, &roles.operator)
+    );
+    let mut numbers: Vec<u64> = [&a.1, &b.1, &c.1]
+        .iter()
+        .map(|bytes| check.verify(bytes).report().report_number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, [3, 4, 5]);
+    let mut previous = v2.clone();
+    for n in 3..=5 {
+        let current = check.verify(&s.get(&format!("/reports/{n}"), None).await.body);
+        verify_succession(&previous, &current).unwrap();
+        previous = current;
+    }
+
     // The audit log: the key certified once, each report recorded, the chain verifies.
     let export = s.audit_export().await;
     cphar_audit::verify_export(&export, Some(&s.identity()))
@@ -308,7 +328,7 @@ async fn reports(backend: Backend) {
     );
     assert_eq!(certified[0]["kid"], report.report_key.kid);
     let published = of("report_published");
-    assert_eq!(published.len(), 2);
+    assert_eq!(published.len(), 5);
     assert_eq!(published[1]["reportNumber"], 2);
     assert_eq!(
         published[1]["reportDigest"],
