@@ -2682,14 +2682,14 @@ async fn report_inputs_and_report_numbers(db: TestDb) {
     env.inspect("LOT-3", "SEAL-3").await;
     env.bind("LOT-3").await;
     let store = env.store();
-    let inputs = store.report_inputs().await.unwrap();
-    let ids: Vec<&str> = inputs
-        .active
-        .iter()
-        .map(|r| r.lot.lot_id.as_str())
-        .collect();
+    let mut active = Vec::new();
+    let inputs = store
+        .report_inputs(&mut |row| active.push(row))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = active.iter().map(|r| r.lot.lot_id.as_str()).collect();
     assert_eq!(ids, ["LOT-1", "LOT-2"], "the active set, by lot id");
-    let row = &inputs.active[0];
+    let row = &active[0];
     assert_eq!(row.seal_uid.as_deref(), Some("SEAL-1"));
     let (version, document) = row.did_document.as_ref().unwrap();
     assert_eq!(*version, row.lot.did_version);
@@ -2699,6 +2699,17 @@ async fn report_inputs_and_report_numbers(db: TestDb) {
     assert!(inputs.previous.is_none() && inputs.departed.is_empty());
     assert!(inputs.report_key.is_none());
 
+    let leaf = |id: &str| cphar_report::LotLeaf {
+        lot_id: id.into(),
+        commodity: "copper cathode".into(),
+        grade: "Grade A".into(),
+        quantity: "400.000".into(),
+        unit: "kg".into(),
+        seal_uid: "SEAL".into(),
+        did_version_id: 1,
+        did_document_hash: format!("sha256:{}", "ab".repeat(32)),
+        last_attestation: None,
+    };
     let report = |number: u64, leaves: &[&str]| {
         change_set(Parts {
             reports: vec![ReportWrite {
@@ -2711,10 +2722,7 @@ async fn report_inputs_and_report_numbers(db: TestDb) {
                     digest: "22".repeat(32),
                     lot_count: leaves.len() as u64,
                 },
-                leaves: leaves
-                    .iter()
-                    .map(|id| ((*id).to_owned(), format!("{{\"lotId\":\"{id}\"}}")))
-                    .collect(),
+                leaves: leaves.iter().map(|id| leaf(id)).collect(),
             }],
             ..Parts::default()
         })
@@ -2737,17 +2745,20 @@ async fn report_inputs_and_report_numbers(db: TestDb) {
     assert_eq!(store.report(Some(1)).await.unwrap(), Some(stored.clone()));
     assert_eq!(store.report(Some(2)).await.unwrap(), None);
     let leaves = store.report_leaves(1, Some("LOT-1"), 10).await.unwrap();
-    assert_eq!(
-        leaves,
-        [("LOT-2".to_owned(), "{\"lotId\":\"LOT-2\"}".to_owned())]
-    );
+    let jcs = String::from_utf8(leaf("LOT-2").to_jcs()).unwrap();
+    assert_eq!(leaves, [("LOT-2".to_owned(), jcs)]);
 
     // LOT-2 leaves the active set: listed as departed from report 1, with its binding.
     env.reg
         .revoke("LOT-2", RevocationReason::TamperDetected, "operator-1")
         .await
         .unwrap();
-    let inputs = store.report_inputs().await.unwrap();
+    let mut active = Vec::new();
+    let inputs = store
+        .report_inputs(&mut |row| active.push(row.lot.lot_id))
+        .await
+        .unwrap();
+    assert_eq!(active, ["LOT-1"]);
     assert_eq!(inputs.previous, Some(stored));
     let departed: Vec<&str> = inputs
         .departed
