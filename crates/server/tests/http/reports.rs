@@ -463,3 +463,28 @@ async fn the_scheduler_publishes_reports() {
     );
     s.stop().await;
 }
+
+/// In the module's error state nothing is signed: no report, nothing written; reading the
+/// published ones still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_report_in_the_error_state() {
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    s.active_lot(&pki, &roles, "LOT-E", "SEAL-E").await;
+    publish(&s, &roles.operator).await;
+    assert!(
+        s.state
+            .node
+            .module
+            .enter_error("conditional_self_test_failed", "drill")
+    );
+    let before = s.state.node.registry.store().snapshot().await.unwrap();
+    let r = s.post("/reports", Some(&roles.operator), &json!({})).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    let after = s.state.node.registry.store().snapshot().await.unwrap();
+    assert_eq!(before, after, "a refused report wrote something");
+    let listed = s.get("/reports", None).await.expect(200);
+    assert_eq!(listed["reports"].as_array().unwrap().len(), 1);
+    s.stop().await;
+}
