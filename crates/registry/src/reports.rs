@@ -308,6 +308,13 @@ pub fn decide_publish(
     let digest = hex(&sha256(&timestamped_bytes(&report.to_value())));
     let jcs = String::from_utf8(report.to_jcs())
         .map_err(|_| Refusal::new(RefusalCode::ReportBuildFailed, "report is not UTF-8"))?;
+    let totals = Value::from(
+        report
+            .totals
+            .iter()
+            .map(|t| json!({"commodity": t.commodity, "unit": t.unit, "quantity": t.quantity, "lots": t.lots}))
+            .collect::<Vec<_>>(),
+    );
     let stored = StoredReport {
         number: report.report_number,
         jcs,
@@ -316,6 +323,7 @@ pub fn decide_publish(
         rfc9162_root: report.rfc9162_root.clone(),
         digest: digest.clone(),
         lot_count: report.lot_count,
+        totals: totals.to_string(),
     };
     let mut changes = service_event::record(std::slice::from_ref(fact), ctx);
     changes.events.push(RegistryEvent {
@@ -331,9 +339,7 @@ pub fn decide_publish(
             "sumRoot": report.sum_root,
             "rfc9162Root": report.rfc9162_root,
             "lotCount": report.lot_count,
-            "totals": report.totals.iter().map(|t| json!({
-                "commodity": t.commodity, "unit": t.unit, "quantity": t.quantity, "lots": t.lots,
-            })).collect::<Vec<_>>(),
+            "totals": totals,
             "departed": report.departed.len(),
             "reportKey": report.report_key.kid,
         }),

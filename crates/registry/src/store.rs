@@ -174,6 +174,25 @@ pub struct StoredReport {
     pub digest: String,
     /// `lotCount`.
     pub lot_count: u64,
+    /// `totals` (JSON text of the array).
+    pub totals: String,
+}
+
+/// What listing reports shows of each: everything but the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportHeader {
+    /// `reportNumber`.
+    pub number: u64,
+    /// `generatedAt` (Unix nanoseconds).
+    pub generated_ns: i64,
+    /// `sumRoot` (hex).
+    pub sum_root: String,
+    /// `rfc9162Root` (hex).
+    pub rfc9162_root: String,
+    /// `lotCount`.
+    pub lot_count: u64,
+    /// `totals` (JSON text of the array).
+    pub totals: String,
 }
 
 /// A report to store, with its leaves so that proofs can be served later.
@@ -552,12 +571,12 @@ pub trait Store: Send + Sync {
     fn report_key(
         &self,
     ) -> impl Future<Output = Result<Option<ReportKeyRecord>, StoreError>> + Send;
-    /// Reports numbered above `after`, ascending, at most `limit`.
+    /// Reports numbered above `after`, ascending, at most `limit` (without their documents).
     fn reports(
         &self,
         after: u64,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<StoredReport>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ReportHeader>, StoreError>> + Send;
     /// Report `number` (`None`: the latest).
     fn report(
         &self,

@@ -14,7 +14,7 @@ use cphar_registry::model::{
 };
 use cphar_registry::store::{
     ActiveLotRow, AttestationInputs, ChangeSet, DepartedRow, PolicyInForce, PolicyInstall,
-    ReportInputs, ReportKeyRecord, StoreError, StoredReport,
+    ReportHeader, ReportInputs, ReportKeyRecord, StoreError, StoredReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -55,16 +55,16 @@ const REPORT_PAGE: i64 = 10_000;
 macro_rules! select_report {
     ($rest:literal) => {
         concat!(
-            "SELECT number, generated_ns, sum_root, rfc9162_root, digest, lot_count, document FROM reports ",
+            "SELECT number, generated_ns, sum_root, rfc9162_root, digest, lot_count, totals, document FROM reports ",
             $rest
         )
     };
 }
 
-type ReportRow = (i64, i64, String, String, String, i64, String);
+type ReportRow = (i64, i64, String, String, String, i64, String, String);
 
 fn report_from_row(row: ReportRow) -> Result<StoredReport, StoreError> {
-    let (number, generated_ns, sum_root, rfc9162_root, digest, lot_count, jcs) = row;
+    let (number, generated_ns, sum_root, rfc9162_root, digest, lot_count, totals, jcs) = row;
     Ok(StoredReport {
         number: uint(number)?,
         jcs,
@@ -73,6 +73,7 @@ fn report_from_row(row: ReportRow) -> Result<StoredReport, StoreError> {
         rfc9162_root,
         digest,
         lot_count: uint(lot_count)?,
+        totals,
     })
 }
 
@@ -422,15 +423,29 @@ macro_rules! store_impl {
                 Ok(row.map(|(kid, public_jwk, certified_ns)| ReportKeyRecord { kid, public_jwk, certified_ns }))
             }
 
-            /// Reports numbered above `after`, ascending, at most `limit`.
-            pub async fn reports(&self, after: u64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
-                let rows: Vec<ReportRow> = sqlx::query_as(select_report!("WHERE number > $1 ORDER BY number LIMIT $2"))
+            /// Reports numbered above `after`, ascending, at most `limit`, without documents.
+            pub async fn reports(&self, after: u64, limit: u32) -> Result<Vec<ReportHeader>, StoreError> {
+                let rows: Vec<(i64, i64, String, String, i64, String)> = sqlx::query_as(
+                    "SELECT number, generated_ns, sum_root, rfc9162_root, lot_count, totals FROM reports \
+                     WHERE number > $1 ORDER BY number LIMIT $2",
+                )
                 .bind(int(after)?)
                 .bind(i64::from(limit))
                 .fetch_all(&self.read)
                 .await
                 .map_err(db)?;
-                rows.into_iter().map(report_from_row).collect()
+                rows.into_iter()
+                    .map(|(number, generated_ns, sum_root, rfc9162_root, lot_count, totals)| {
+                        Ok(ReportHeader {
+                            number: uint(number)?,
+                            generated_ns,
+                            sum_root,
+                            rfc9162_root,
+                            lot_count: uint(lot_count)?,
+                            totals,
+                        })
+                    })
+                    .collect()
             }
 
             /// Report `number`, or the latest.
@@ -478,8 +493,8 @@ macro_rules! store_impl {
                     let r = &w.report;
                     let number = int(r.number)?;
                     let done = sqlx::query(
-                        "INSERT INTO reports (number, generated_ns, sum_root, rfc9162_root, digest, lot_count, document) \
-                         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE (SELECT COALESCE(MAX(number), 0) FROM reports) = $8",
+                        "INSERT INTO reports (number, generated_ns, sum_root, rfc9162_root, digest, lot_count, totals, document) \
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE (SELECT COALESCE(MAX(number), 0) FROM reports) = $9",
                     )
                     .bind(number)
                     .bind(r.generated_ns)
@@ -487,6 +502,7 @@ macro_rules! store_impl {
                     .bind(&r.rfc9162_root)
                     .bind(&r.digest)
                     .bind(int(r.lot_count)?)
+                    .bind(&r.totals)
                     .bind(&r.jcs)
                     .bind(number - 1)
                     .execute(&mut **tx)

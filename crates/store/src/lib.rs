@@ -295,7 +295,11 @@ impl Store for AnyStore {
     async fn report_key(&self) -> Result<Option<ReportKeyRecord>, StoreError> {
         dispatch!(self.report_key())
     }
-    async fn reports(&self, after: u64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
+    async fn reports(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<cphar_registry::store::ReportHeader>, StoreError> {
         dispatch!(self.reports(after, limit))
     }
     async fn report(&self, number: Option<u64>) -> Result<Option<StoredReport>, StoreError> {

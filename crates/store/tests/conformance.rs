@@ -2721,6 +2721,7 @@ async fn report_inputs_and_report_numbers(db: TestDb) {
                     rfc9162_root: "11".repeat(32),
                     digest: "22".repeat(32),
                     lot_count: leaves.len() as u64,
+                    totals: "[]".into(),
                 },
                 leaves: leaves.iter().map(|id| leaf(id)).collect(),
             }],
@@ -2744,6 +2745,17 @@ async fn report_inputs_and_report_numbers(db: TestDb) {
     assert_eq!((stored.number, stored.lot_count), (1, 2));
     assert_eq!(store.report(Some(1)).await.unwrap(), Some(stored.clone()));
     assert_eq!(store.report(Some(2)).await.unwrap(), None);
+    let headers = store.reports(0, 10).await.unwrap();
+    assert_eq!(headers.len(), 1);
+    assert_eq!(
+        (
+            headers[0].number,
+            headers[0].lot_count,
+            headers[0].totals.as_str()
+        ),
+        (1, 2, "[]")
+    );
+    assert!(store.reports(1, 10).await.unwrap().is_empty());
     let leaves = store.report_leaves(1, Some("LOT-1"), 10).await.unwrap();
     let jcs = String::from_utf8(leaf("LOT-2").to_jcs()).unwrap();
     assert_eq!(leaves, [("LOT-2".to_owned(), jcs)]);

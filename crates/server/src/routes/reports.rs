@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use cphar_registry::RefusalCode;
-use cphar_registry::store::StoredReport;
+use cphar_registry::store::{ReportHeader, StoredReport};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -121,17 +121,18 @@ pub async fn list(State(s): S, ApiQuery(q): ApiQuery<ReportsQuery>) -> ApiResult
     ok(json!(ReportList { reports, next }))
 }
 
-fn summary(r: &StoredReport) -> Result<ReportSummary, Problem> {
-    let report: cphar_report::Report =
-        serde_json::from_str(&r.jcs).map_err(|e| Problem::unavailable(ApiCode::StorageError, e))?;
+fn summary(r: &ReportHeader) -> Result<ReportSummary, Problem> {
+    let totals: Vec<cphar_report::Total> = serde_json::from_str(&r.totals)
+        .map_err(|e| Problem::unavailable(ApiCode::StorageError, e))?;
+    let generated_at = cphar_protocol::Timestamp::from_unix_nanos(i128::from(r.generated_ns))
+        .ok_or_else(|| Problem::unavailable(ApiCode::StorageError, "generatedAt out of range"))?;
     Ok(ReportSummary {
         number: r.number,
-        generated_at: report.generated_at,
+        generated_at: generated_at.to_string(),
         root_sum: r.sum_root.clone(),
         root_rfc9162: r.rfc9162_root.clone(),
         lot_count: r.lot_count,
-        totals: report
-            .totals
+        totals: totals
             .into_iter()
             .map(|t| ReportTotal {
                 commodity: t.commodity,

@@ -200,6 +200,7 @@ async fn reports(backend: Backend) {
     // Confidential: reports, roots and totals are public; leaves and proofs are not.
     let listed = s.get("/reports", None).await.expect(200);
     assert_eq!(listed["reports"][0]["number"], 1);
+    assert_eq!(listed["reports"][0]["generatedAt"], report.generated_at);
     assert_eq!(listed["reports"][0]["rootSum"], report.sum_root);
     assert_eq!(listed["reports"][0]["rootRfc9162"], report.rfc9162_root);
     assert_eq!(listed["reports"][0]["lotCount"], 3);

@@ -1,6 +1,7 @@
 -- Version 7: signed reserve reports. The report key is certified once (one row); each report
 -- is kept exactly as published, numbered by a primary key (two concurrent publishers cannot
--- both take a number), with its leaves so that proofs can be served later.
+-- both take a number), with its leaves so that proofs can be served later, and its totals
+-- beside it so that listing reports never parses their documents.
 CREATE TABLE report_key (
     singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
     kid          TEXT NOT NULL,
@@ -14,6 +15,7 @@ CREATE TABLE reports (
     rfc9162_root TEXT NOT NULL,
     digest       TEXT NOT NULL,
     lot_count    BIGINT NOT NULL,
+    totals       TEXT NOT NULL,
     document     TEXT NOT NULL
 );
 CREATE TABLE report_leaves (
