@@ -117,6 +117,7 @@ impl ApiCode {
 pub const fn registry_status(code: RefusalCode) -> StatusCode {
     match code {
         RefusalCode::SealNotFound
+        | RefusalCode::ReportNotFound
         | RefusalCode::LotNotFound
         | RefusalCode::BindingNotFound
         | RefusalCode::VersionUnavailable
@@ -130,9 +131,10 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::InvalidSealUid
         | RefusalCode::InvalidSubject
         | RefusalCode::VendorAttestationRefused => StatusCode::UNPROCESSABLE_ENTITY,
-        RefusalCode::ClockOutOfTolerance | RefusalCode::AuthorityUnavailable => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        RefusalCode::ClockOutOfTolerance
+        | RefusalCode::AuthorityUnavailable
+        | RefusalCode::ReportKeyUnavailable
+        | RefusalCode::ReportTimestampUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         RefusalCode::InvalidSealTransition
         | RefusalCode::InvalidBindingTransition
         | RefusalCode::InvalidLotState
@@ -143,6 +145,8 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::CloneSuspected
         | RefusalCode::ChallengeUsedOrExpired
         | RefusalCode::PolicyVersionNotNewer
+        | RefusalCode::ReportTooSoon
+        | RefusalCode::ReportBuildFailed
         | RefusalCode::Conflict => StatusCode::CONFLICT,
     }
 }

@@ -43,11 +43,20 @@ pub struct AppState {
     /// at: rebuilt only after the log grew (every revocation is an audit event), so an
     /// anonymous reader costs one small read, not a signature.
     pub status_lists: parking_lot::Mutex<std::collections::BTreeMap<u64, (u64, serde_json::Value)>>,
+    /// The report key (certified in the audit log).
+    pub report_key: std::sync::Arc<cphar_crypto::SigningKey>,
+    /// Proof trees of recent reports.
+    pub reports: crate::reports::ReportCache,
 }
 
 impl AppState {
     /// Builds the state.
-    pub fn new(node: Node, config: ServerConfig, tsa: TsaService) -> Self {
+    pub fn new(
+        node: Node,
+        config: ServerConfig,
+        tsa: TsaService,
+        report_key: std::sync::Arc<cphar_crypto::SigningKey>,
+    ) -> Self {
         let limits = RateLimitConfig {
             limit: config.rate_limit.max(1),
             window: time::Duration::seconds(
@@ -85,6 +94,8 @@ impl AppState {
             config,
             tree: crate::transparency::TreeCache::default(),
             tokens: crate::auth::TokenCache::new(),
+            report_key,
+            reports: crate::reports::ReportCache::default(),
         }
     }
 

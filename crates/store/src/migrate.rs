@@ -50,6 +50,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "status_list",
         sql: include_str!("../migrations/sqlite/0007_status_list.sql"),
     },
+    Migration {
+        version: 8,
+        name: "reserve_reports",
+        sql: include_str!("../migrations/sqlite/0008_reserve_reports.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -88,6 +93,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 7,
         name: "status_list",
         sql: include_str!("../migrations/postgres/0007_status_list.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "reserve_reports",
+        sql: include_str!("../migrations/postgres/0008_reserve_reports.sql"),
     },
 ];
 

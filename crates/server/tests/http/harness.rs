@@ -358,7 +358,7 @@ pub struct Options {
     pub skew_seconds: u64,
     /// The scheduler period (0: off, the default here).
     pub scheduler_interval_seconds: u64,
-    /// Copy these files (identity and EA keys) into the new data directory first.
+    /// Copy these files (identity, EA and report keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
     /// Per client address on the unauthenticated routes.
     pub anonymous_rate_limit: u32,
@@ -372,6 +372,8 @@ pub struct Options {
     pub attestation_grace_seconds: u64,
     /// A policy file (TOML) to start with.
     pub policy: Option<String>,
+    /// Scheduled reserve reports (0: off, the default).
+    pub report_interval_seconds: u64,
 }
 
 impl Default for Options {
@@ -392,6 +394,7 @@ impl Default for Options {
             attestation_cadence_seconds: 3600,
             attestation_grace_seconds: 900,
             policy: None,
+            report_interval_seconds: 0,
         }
     }
 }
@@ -429,6 +432,7 @@ impl Server {
             for file in [
                 cphar_server::node::IDENTITY_KEY_FILE,
                 cphar_server::node::EA_KEY_FILE,
+                cphar_server::node::REPORT_KEY_FILE,
             ] {
                 std::fs::copy(from.join(file), data_dir.join(file)).unwrap();
             }
@@ -462,6 +466,7 @@ impl Server {
             attestation_cadence_seconds: options.attestation_cadence_seconds,
             attestation_grace_seconds: options.attestation_grace_seconds,
             policy,
+            report_interval_seconds: options.report_interval_seconds,
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)
