@@ -89,27 +89,36 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// `bins` bins spanning the values' range.
-    pub fn of(values: &[f64], bins: usize) -> Self {
+    /// About `bins` bins spanning the values' range. Values are multiples of `quantum`
+    /// (here 1/1023: a distance in bits over the response length), so bin widths are whole
+    /// multiples of it: unequal numbers of possible values per bin would draw false dips.
+    pub fn of(values: &[f64], bins: usize, quantum: f64) -> Self {
         let s = Summary::of(values);
         let bins = bins.max(1);
-        let (low, high) = if s.max > s.min {
-            (s.min, s.max)
-        } else {
-            (s.min, s.min + 1e-9)
-        };
-        let mut counts = vec![0u64; bins];
-        let width = (high - low) / count_f64(bins);
+        let steps = ((s.max - s.min) / quantum).round() + 1.0;
+        let per_bin = (steps / count_f64(bins)).ceil().max(1.0);
+        let width = per_bin * quantum;
+        // Edges half a quantum below each value, so no value sits on an edge.
+        let low = s.min - quantum / 2.0;
+        let used = (steps / per_bin).ceil();
+        // `used` ≤ `bins`: a small non-negative integer.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let used = (used.max(1.0) as usize).min(bins);
+        let mut counts = vec![0u64; used];
         for v in values {
             let pos = ((v - low) / width).floor();
-            // Non-negative and finite by construction; the top edge goes in the last bin.
+            // Non-negative and finite by construction; clamped into range.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let i = (pos.max(0.0) as usize).min(bins - 1);
+            let i = (pos.max(0.0) as usize).min(used - 1);
             if let Some(c) = counts.get_mut(i) {
                 *c += 1;
             }
         }
-        Histogram { low, high, counts }
+        Histogram {
+            low,
+            high: low + width * count_f64(used),
+            counts,
+        }
     }
 
     /// Lower edge of bin `i`.
@@ -274,12 +283,13 @@ pub fn run(config: Config) -> Result<Characterization, PufError> {
         }
     }
     let code = extractor.code();
+    let quantum = 1.0 / count_f64(RESPONSE_BITS);
     Ok(Characterization {
         config,
         inter: Summary::of(&inter),
         intra: Summary::of(&intra),
-        inter_histogram: Histogram::of(&inter, 20),
-        intra_histogram: Histogram::of(&intra, 20),
+        inter_histogram: Histogram::of(&inter, 20, quantum),
+        intra_histogram: Histogram::of(&intra, 20, quantum),
         attempts,
         uncorrectable,
         key_check_failures,
@@ -329,9 +339,17 @@ mod tests {
     #[test]
     fn histograms_count_every_value() {
         let values = [0.1, 0.2, 0.2, 0.3, 0.9];
-        let h = Histogram::of(&values, 4);
-        assert_eq!(h.counts.iter().sum::<u64>(), 5);
-        assert_eq!(*h.counts.last().unwrap(), 1);
-        assert_eq!(Histogram::of(&[0.5, 0.5], 3).counts, vec![2, 0, 0]);
+        let h = Histogram::of(&values, 4, 0.1);
+        // Nine possible values in four bins: three per bin, three bins used.
+        assert_eq!(h.counts, vec![4, 0, 1]);
+        assert!((h.low - 0.05).abs() < 1e-12 && (h.high - 0.95).abs() < 1e-12);
+        assert_eq!(Histogram::of(&[0.5, 0.5], 3, 0.1).counts, vec![2]);
+        // Every bin covers the same number of possible values.
+        let bits: Vec<f64> = (10..=50).map(|b| f64::from(b) / 1023.0).collect();
+        let h = Histogram::of(&bits, 20, 1.0 / 1023.0);
+        assert!(
+            h.counts[..h.counts.len() - 1].iter().all(|&c| c == 3),
+            "{h:?}"
+        );
     }
 }
