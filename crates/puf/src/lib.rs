@@ -10,6 +10,8 @@
 //! - [`seal`]: the PUF seal, re-deriving its Ed25519 key from a fresh read on every challenge.
 //!
 //! Sans-I/O: randomness (device noise, enrollment) is an argument, so tests are deterministic.
+//! Not side-channel hardened: the BCH decoder's running time depends on the number of errors,
+//! as any software model's would; the key check and hash comparisons are constant-time.
 //!
 //! # Parameters, and why
 //!
