@@ -12,6 +12,9 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Devices a PID's statistics must come from (seed 002 conformance C-07).
+const MIN_PID_DEVICES: u64 = 1000;
+
 /// Simulated PUF operations.
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -169,6 +172,16 @@ fn enroll(args: &EnrollArgs) -> Result<ExitCode> {
     let statistics: serde_json::Value =
         serde_json::from_slice(&io::read_file(&args.statistics)?)
             .with_context(|| format!("{} is not JSON", args.statistics.display()))?;
+    let devices = statistics
+        .pointer("/pufStatistics/sampleSize")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if devices < MIN_PID_DEVICES {
+        eprintln!(
+            "cphar: warning: statistics from {devices} devices; a published PID needs at least \
+             {MIN_PID_DEVICES} (seed 002 C-07)"
+        );
+    }
     let extractor = FuzzyExtractor::new().context("BCH code set-up failed")?;
     // The device seed stands for the silicon; the enrollment randomness (codeword, salt)
     // comes from a ChaCha stream keyed by the OS CSPRNG.
