@@ -46,9 +46,12 @@ enum Command {
     /// Reserve reports: verify offline (and dev-only build / prove).
     #[command(subcommand)]
     Report(cmd::report::Command),
-    /// Act as a software seal.
+    /// Act as a software seal (or a simulated PUF seal, development only).
     #[command(subcommand)]
     Seal(cmd::seal::Command),
+    /// Simulated PUF devices (development only): characterize, enroll.
+    #[command(subcommand)]
+    Puf(cmd::puf::Command),
     /// Calls to a running `cphar serve`: API tokens, attesting a lot.
     #[command(subcommand)]
     Client(cmd::client::Command),
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(*args),
         Command::Report(c) => cmd::report::run(c),
         Command::Seal(c) => cmd::seal::run(c),
+        Command::Puf(c) => cmd::puf::run(c),
         Command::Ts(c) => cmd::ts::run(c),
         Command::Vendor(c) => cmd::vendor::run(c),
         Command::Client(c) => cmd::client::run(c),

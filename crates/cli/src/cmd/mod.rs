@@ -9,6 +9,7 @@ pub mod client;
 pub mod demo;
 pub mod jcs;
 pub mod keygen;
+pub mod puf;
 pub mod registry;
 pub mod report;
 pub mod seal;
