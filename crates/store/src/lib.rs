@@ -169,10 +169,7 @@ impl AnyStore {
 
     /// The number of audit entries and the chain hash of the last.
     pub async fn audit_head(&self) -> Result<(u64, String), StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.audit_head().await,
-            AnyStore::Postgres(s) => s.audit_head().await,
-        }
+        dispatch!(self.audit_head())
     }
 
     /// Number of API tokens.

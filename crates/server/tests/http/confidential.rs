@@ -267,14 +267,15 @@ async fn store_calls(s: &Server) -> u64 {
         .unwrap_or_else(|| panic!("no cphar_store_calls in {metrics}"))
 }
 
-/// Store calls one listing of `/reserve/active` costs `token`'s caller.
+/// Store calls one listing of `/reserve/active` costs `token`'s caller. A token's record is
+/// cached for two seconds ([`cphar_server::auth::TokenCache::TTL`]): on a loaded machine the
+/// listing may miss the cache and read it once more.
 async fn listing_cost(s: &Server, token: Option<&str>) -> (u64, Value) {
-    // The token's first use may fill the token cache: not part of the listing's cost.
     s.get("/reserve/active?limit=1", token).await.expect(200);
     let before = store_calls(s).await;
     let body = s.get("/reserve/active?limit=1000", token).await.expect(200);
     let after = store_calls(s).await;
-    // `after` counts its own scrape (one call).
+    // `after` counts its own scrape's read of the audit head.
     (after - before - 1, body)
 }
 
@@ -289,32 +290,36 @@ async fn listing_the_reserve_costs_the_same_few_store_calls_however_many_lots_it
     };
     s.active_lot(&pki, &roles, "LOT-Q1", "SEAL-Q1").await;
     s.active_lot(&pki, &other, "LOT-Q2", "SEAL-Q2").await;
+    // The page read, plus (an operator) the one read deciding which listed lots are its own;
+    // a token whose cached record expired costs one read more.
     let callers = [
-        ("anonymous", None),
-        ("operator", Some(roles.operator.as_str())),
-        ("auditor", Some(roles.auditor.as_str())),
+        ("anonymous", None, 1),
+        ("operator", Some(roles.operator.as_str()), 2),
+        ("auditor", Some(roles.auditor.as_str()), 1),
     ];
-    let mut small = Vec::new();
-    for (who, token) in callers {
+    let within = |who: &str, lots: usize, cost: u64, base: u64, token: bool| {
+        let bound = base + u64::from(token);
+        assert!(
+            (base..=bound).contains(&cost),
+            "{who}: listing {lots} lots cost {cost} store calls, expected {base}..={bound}"
+        );
+    };
+    for (who, token, base) in callers {
         let (cost, body) = listing_cost(&s, token).await;
         assert_eq!(body["lots"].as_array().unwrap().len(), 2, "{who}: {body}");
-        small.push(cost);
+        within(who, 2, cost, base, token.is_some());
     }
-    // Three times as many lots, half of them the operator's.
+    // Three times as many lots, half of them the operator's: the same cost.
     for i in 3..=6 {
         let by = if i % 2 == 0 { &roles } else { &other };
         s.active_lot(&pki, by, &format!("LOT-Q{i}"), &format!("SEAL-Q{i}"))
             .await;
     }
-    for ((who, token), small) in callers.into_iter().zip(small) {
+    for (who, token, base) in callers {
         let (cost, body) = listing_cost(&s, token).await;
         let lots = body["lots"].as_array().unwrap();
         assert_eq!(lots.len(), 6, "{who}: {body}");
-        assert_eq!(
-            cost, small,
-            "{who}: 2 lots cost {small} calls, 6 lots {cost}"
-        );
-        assert!(cost <= 2, "{who}: {cost} store calls for one page");
+        within(who, 6, cost, base, token.is_some());
         // Each lot in the view the caller has a right to: full records carry the commodity.
         let full: Vec<&str> = lots
             .iter()
