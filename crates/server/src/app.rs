@@ -32,6 +32,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit/consistency", get(r::audit::audit_consistency))
         .route("/tsa/certificate", get(r::public::tsa_certificate))
         .route("/tsa", post(r::public::tsa))
+        .route("/ui", get(r::ui::root))
+        .route("/ui/", get(r::ui::index))
+        .route("/ui/{file}", get(r::ui::file))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             limit_anonymous,
@@ -62,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/tokens/{id}", delete(r::admin::revoke_token))
         .route("/authority/revoke", post(r::admin::revoke_authority))
         .route("/authority/expire", post(r::admin::expire_authority))
+        .route("/session", get(r::admin::session))
         .route(
             "/policy",
             get(r::admin::get_policy).put(r::admin::put_policy),

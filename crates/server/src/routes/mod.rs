@@ -18,6 +18,8 @@
 //! | `POST /challenges`, `POST /challenges/{id}/response` | verifier |
 //! | `POST /tokens`, `DELETE /tokens/{id}`, `POST /authority/revoke`, `POST /authority/expire` | admin |
 //! | `GET /policy` | any role; `PUT /policy` admin |
+//! | `GET /session` | any role (who the token is) |
+//! | `GET /ui/…` | public: the web dashboard's files ([`ui`]); the dashboard calls the API with the user's token |
 //!
 //! Confidentiality (what each view shows, what "own" means) is stated in [`crate::access`].
 
@@ -25,6 +27,7 @@ pub mod admin;
 pub mod audit;
 pub mod public;
 pub mod registry;
+pub mod ui;
 pub mod verifier;
 
 use crate::problem::Problem;

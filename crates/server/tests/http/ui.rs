@@ -1,0 +1,820 @@
+//! The web dashboard (`/ui/`) in a real browser: headless Chromium driven over WebDriver
+//! (`chromedriver`, started per test on a port it picks, with a fresh profile directory) by
+//! `fantoccini`, against a real server seeded through the API. The tests click through the
+//! main paths, wait on conditions (an element's text, bounded by [`WAIT`]), never on fixed
+//! delays, save a screenshot at each step into `<target>/ui-screenshots/` (the path is
+//! printed), and fail on any browser console error that is not expected.
+//!
+//! Chromium and chromedriver: `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's
+//! `chromium` and `chromium-driver`), or `CPHAR_CHROMIUM` / `CPHAR_CHROMEDRIVER`. Without them
+//! the browser tests are skipped loudly, and fail under `CI=true`.
+
+use crate::harness::*;
+use cphar_protocol::DeviceStatus;
+use fantoccini::{Client, ClientBuilder, Locator};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a condition may take to hold: generous, for a loaded 2-core CI machine.
+const WAIT: Duration = Duration::from_secs(90);
+/// Between two looks at a condition.
+const POLL: Duration = Duration::from_millis(100);
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+// ---------------------------------------------------------------------------------------------
+// The browser
+
+/// A running chromedriver (killed on drop) and its Chromium profile directory.
+struct Driver {
+    child: std::process::Child,
+    port: u16,
+    profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tool(var: &str, default: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    path.is_file().then_some(path)
+}
+
+/// Starts chromedriver on a port of its choosing (`--port=0`, read back from its banner: no
+/// race for a free port) and opens a headless Chromium session. `None` when either is missing
+/// (after a loud skip; a failure under `CI=true`).
+async fn browser(test: &str) -> Option<(Driver, Client)> {
+    let chromium = tool("CPHAR_CHROMIUM", "/usr/bin/chromium");
+    let chromedriver = tool("CPHAR_CHROMEDRIVER", "/usr/bin/chromedriver");
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        cphar_testdata::skip(&format!(
+            "{test}: the browser tests need Chromium and chromedriver (Debian packages \
+             `chromium` and `chromium-driver`, or CPHAR_CHROMIUM / CPHAR_CHROMEDRIVER)"
+        ));
+        return None;
+    };
+    let mut child = std::process::Command::new(&chromedriver)
+        .arg("--port=0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                let _ = tx.send(rest.trim_end_matches('.').trim().parse::<u16>().ok());
+            }
+        }
+    });
+    let profile = tempfile::tempdir().unwrap();
+    let mut driver = Driver {
+        child,
+        port: 0,
+        profile,
+    };
+    driver.port = tokio::task::spawn_blocking(move || rx.recv_timeout(WAIT))
+        .await
+        .unwrap()
+        .ok()
+        .flatten()
+        .expect("chromedriver did not report its port");
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--no-first-run".to_owned(),
+        "--window-size=1280,1000".to_owned(),
+        format!("--user-data-dir={}", driver.profile.path().display()),
+    ];
+    // Chromium's sandbox cannot start as root (CI containers); elsewhere it stays on.
+    if std::env::var("USER").as_deref() == Ok("root") || is_root() {
+        args.push("--no-sandbox".to_owned());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": chromium, "args": args}),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .unwrap_or_else(|e| panic!("no WebDriver session: {e}"));
+    Some((driver, client))
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+    })
+}
+
+/// Chromedriver's browser log (console messages, page errors, failed loads, CSP violations)
+/// since the last call.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
+    }
+}
+
+/// One test's view of the browser: the client, where screenshots go, and the server.
+struct Ui {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+    prefix: &'static str,
+}
+
+impl Ui {
+    fn new(c: Client, s: &Server, prefix: &'static str) -> Ui {
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .map_or_else(
+                || PathBuf::from("ui-screenshots"),
+                |t| t.join("ui-screenshots"),
+            );
+        std::fs::create_dir_all(&shots).unwrap();
+        Ui {
+            c,
+            base: format!("http://{}", s.addr),
+            shots,
+            prefix,
+        }
+    }
+
+    async fn open(&self, route: &str) {
+        self.c
+            .goto(&format!("{}/ui/{route}", self.base))
+            .await
+            .unwrap();
+    }
+
+    /// Saves a screenshot `<prefix>-<name>.png` and prints where.
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        let path = self.shots.join(format!("{}-{name}.png", self.prefix));
+        std::fs::write(&path, png).unwrap();
+        shout(&format!("screenshot: {}", path.display()));
+    }
+
+    /// The text of `css` once it contains `needle` (waiting at most [`WAIT`]).
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::from("(no such element)");
+        loop {
+            if let Ok(e) = self.c.find(Locator::Css(css)).await
+                && let Ok(t) = e.text().await
+            {
+                if t.contains(needle) {
+                    return t;
+                }
+                last = t;
+            }
+            if Instant::now() > deadline {
+                self.shot(&format!("timeout-{}", css.replace(['#', ' ', '.'], "_")))
+                    .await;
+                panic!("{css} did not show {needle:?} within {WAIT:?}; it shows {last:?}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until `css` is present (and returns it).
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = self.c.find(Locator::Css(css)).await {
+                return e;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} did not appear within {WAIT:?}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap();
+    }
+
+    async fn exists(&self, css: &str) -> bool {
+        self.c.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Signs in through the form with `token`.
+    async fn sign_in(&self, token: &str) {
+        self.open("#/login").await;
+        let input = self.wait_for("#token").await;
+        input.clear().await.unwrap();
+        input.send_keys(token).await.unwrap();
+        self.click("#sign-in").await;
+    }
+
+    /// Fails on any console error since the last call except those naming one of `expected`.
+    async fn assert_console_clean(&self, expected: &[&str]) {
+        let log = self.c.issue_cmd(BrowserLog).await.unwrap();
+        let entries = log.as_array().cloned().unwrap_or_default();
+        let bad: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .filter(|e| {
+                let m = e["message"].as_str().unwrap_or_default();
+                !expected.iter().any(|x| m.contains(x))
+            })
+            .collect();
+        assert!(bad.is_empty(), "browser console errors: {bad:#?}");
+    }
+
+    /// `(id, tag, text)` of the focused element.
+    async fn focused(&self) -> (String, String, String) {
+        let v = self
+            .c
+            .execute(
+                "const e = document.activeElement; return [e.id, e.tagName.toLowerCase(), (e.textContent || '').trim()];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let s = |i: usize| v[i].as_str().unwrap_or_default().to_owned();
+        (s(0), s(1), s(2))
+    }
+
+    async fn press(&self, key: &str) {
+        self.c
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(key)
+            .await
+            .unwrap();
+    }
+
+    /// Puts the keyboard focus at the top of the page: on the skip link, the first stop.
+    async fn focus_top(&self) {
+        self.c
+            .execute("document.querySelector('.skip').focus();", vec![])
+            .await
+            .unwrap();
+    }
+
+    /// Presses Tab until the focused element's text or id is `target` (at most 40 times).
+    async fn tab_to(&self, target: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            self.press(TAB).await;
+            let (id, tag, text) = self.focused().await;
+            seen.push(if id.is_empty() {
+                format!("{tag}:{text}")
+            } else {
+                format!("{tag}#{id}")
+            });
+            if id == target || text == target {
+                return seen;
+            }
+        }
+        panic!("Tab never reached {target:?}; focus went through {seen:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding through the API
+
+fn inspection(lot: &str, uid: &str, commodity: &str, amount: &str, unit: &str) -> Value {
+    let mut body = inspection_body(lot, uid);
+    body["commodity"] = json!(commodity);
+    body["quantity"] = json!({"amount": amount, "unit": unit});
+    body
+}
+
+/// Registers, inspects, binds (and, with `sign_off`, signs off) a lot with its own seal.
+async fn seed_lot(
+    s: &Server,
+    pki: &Pki,
+    roles: &Roles,
+    lot: &str,
+    q: (&str, &str, &str),
+    sign_off: bool,
+) -> Seal {
+    let uid = format!("SEAL-{lot}");
+    let seal = pki.device(&uid);
+    s.post("/seals", Some(&roles.vendor), &seal.register_body())
+        .await
+        .expect(201);
+    s.post(
+        "/inspections",
+        Some(&roles.inspector),
+        &inspection(lot, &uid, q.0, q.1, q.2),
+    )
+    .await
+    .expect(201);
+    s.post("/custody", Some(&roles.operator), &custody_body(lot))
+        .await
+        .expect(201);
+    s.post(
+        &format!("/lots/{lot}/bind"),
+        Some(&roles.operator),
+        &json!({}),
+    )
+    .await
+    .expect(201);
+    if sign_off {
+        s.post(
+            &format!("/lots/{lot}/sign-off"),
+            Some(&roles.auditor),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    seal
+}
+
+/// One attestation of `lot` answered by `seal` reporting `status`: the registry's answer.
+async fn attest(s: &Server, roles: &Roles, seal: &Seal, lot: &str, status: DeviceStatus) -> Value {
+    let method = s.method(roles, lot).await;
+    let (id, request) = s.challenge(&roles.verifier, lot).await;
+    let body = seal.respond_with(&request, &method, status);
+    s.answer(&roles.verifier, &id, body).await.expect(200)
+}
+
+/// Whether the server publishes reserve reports (`GET /reports` routed).
+async fn has_reports(s: &Server) -> bool {
+    raw_get(s, "/reports?limit=1", Some(&s.admin)).await.0 != 404
+}
+
+/// A GET outside the API's schema checks (the dashboard's files are not API operations).
+async fn raw_get(s: &Server, path: &str, token: Option<&str>) -> (u16, hyper::HeaderMap, Bytes) {
+    raw(s, path, token, &[]).await
+}
+
+async fn raw(
+    s: &Server,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, hyper::HeaderMap, Bytes) {
+    let mut req = hyper::Request::get(format!("http://{}{path}", s.addr));
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = s
+        .client
+        .request(req.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+/// The files: types, the strict CSP and companions, revalidation by ETag, nothing else served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_files_are_served_with_strict_headers() {
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let (status, headers, _) = raw_get(&s, "/ui", None).await;
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (308, "/ui/")
+    );
+    for (path, ct) in [
+        ("/ui/", "text/html; charset=utf-8"),
+        ("/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/ui/verify.js", "text/javascript; charset=utf-8"),
+        ("/ui/app.css", "text/css; charset=utf-8"),
+        ("/ui/favicon.svg", "image/svg+xml"),
+    ] {
+        let (status, h, body) = raw_get(&s, path, None).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(h["content-type"], ct, "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'self'"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["cache-control"], "no-cache");
+        assert!(!body.is_empty());
+        // Revalidation: the same file answers 304 without a body.
+        let etag = h["etag"].to_str().unwrap().to_owned();
+        let (again, h2, body2) = raw(&s, path, None, &[("if-none-match", &etag)]).await;
+        assert_eq!((again, body2.len()), (304, 0), "{path}");
+        assert_eq!(h2["etag"].to_str().unwrap(), etag);
+    }
+    // No external origin anywhere in the page or scripts (no CDN).
+    for file in [
+        "/ui/",
+        "/ui/app.js",
+        "/ui/api.js",
+        "/ui/audit.js",
+        "/ui/reports.js",
+        "/ui/app.css",
+    ] {
+        let (_, _, body) = raw_get(&s, file, None).await;
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
+            "{file}"
+        );
+    }
+    // Only the dashboard's own files; no path tricks.
+    for path in [
+        "/ui/nope.js",
+        "/ui/..%2FCargo.toml",
+        "/ui/app.js/",
+        "/ui/.%2e/openapi.json",
+    ] {
+        let (status, h, body) = raw_get(&s, path, None).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(h["content-type"], "application/problem+json", "{path}");
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["reasonCode"], "no_such_route", "{path}");
+    }
+    s.stop().await;
+}
+
+/// Sign in → overview with the right totals → lot page with its timeline and DID document →
+/// the broken lot → audit log verified in the browser → reports → a refusal shown → a sign-off
+/// through the dashboard → the layout on a phone. Screenshots at each step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_main_paths() {
+    let Some((_driver, client)) = browser("dashboard_main_paths").await else {
+        return;
+    };
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    // Active: LOT-A and LOT-B (copper, attested), LOT-C (gold, signed off: the sign-off is its
+    // evidence; its seal has not answered a challenge yet).
+    let a = seed_lot(
+        &s,
+        &pki,
+        &roles,
+        "LOT-A",
+        ("copper cathode", "400.000", "kg"),
+        true,
+    )
+    .await;
+    let b = seed_lot(
+        &s,
+        &pki,
+        &roles,
+        "LOT-B",
+        ("copper cathode", "250.5", "kg"),
+        true,
+    )
+    .await;
+    seed_lot(&s, &pki, &roles, "LOT-C", ("gold bar", "12.5", "kg"), true).await;
+    // LOT-D's seal reports tampering: broken, out of the set. LOT-E awaits its sign-off.
+    let d = seed_lot(
+        &s,
+        &pki,
+        &roles,
+        "LOT-D",
+        ("copper cathode", "100", "kg"),
+        true,
+    )
+    .await;
+    seed_lot(&s, &pki, &roles, "LOT-E", ("gold bar", "1", "kg"), false).await;
+    for (seal, lot) in [(&a, "LOT-A"), (&b, "LOT-B")] {
+        assert_eq!(
+            attest(&s, &roles, seal, lot, DeviceStatus::Operational).await["result"],
+            "valid"
+        );
+    }
+    let r = attest(&s, &roles, &d, "LOT-D", DeviceStatus::Tampered).await;
+    assert_eq!(
+        (r["detail"].as_str(), r["sealState"].as_str()),
+        (Some("device_tampered"), Some("broken"))
+    );
+    let reports = has_reports(&s).await;
+    if reports {
+        s.post("/reports", Some(&roles.operator), &json!({}))
+            .await
+            .expect(201);
+    }
+    // Until reports are published by this server, their 404s are expected network errors.
+    let expected_missing: &[&str] = if reports { &[] } else { &["/reports"] };
+
+    let ui = Ui::new(client, &s, "main");
+    ui.open("").await;
+    ui.wait_for("#login-form").await;
+    ui.shot("01-login").await;
+
+    // Overview: exact totals by commodity and unit, freshness, seals by state.
+    ui.sign_in(&roles.auditor).await;
+    ui.wait_text("#who-text", "Signed in as auditor-1 (auditor)")
+        .await;
+    let totals = ui.wait_text("#totals-table", "650.5").await;
+    assert!(totals.contains("copper cathode kg 650.5 2"), "{totals}");
+    assert!(totals.contains("gold bar kg 12.5 1"), "{totals}");
+    assert!(
+        !totals.contains("100"),
+        "the broken lot is not counted: {totals}"
+    );
+    assert_eq!(ui.wait_text("#active-count", "3").await, "3");
+    let freshness = ui.wait_text("#freshness-table", "attested").await;
+    assert!(freshness.contains("attested 3"), "{freshness}");
+    let seals = ui.wait_text("#seal-states-table", "attested").await;
+    assert!(
+        seals.contains("attested 2") && seals.contains("sealed 1"),
+        "{seals}"
+    );
+    assert!(
+        ui.wait_text("#overdue-table", "None.")
+            .await
+            .contains("None.")
+    );
+    ui.shot("02-overview").await;
+
+    // The lot page: timeline of the lot and its seal, attestations, DID document.
+    ui.click("#lots-table a[href='#/lot/LOT-A']").await;
+    let timeline = ui.wait_text("#timeline", "attested").await;
+    for step in [
+        "seal registered",
+        "lot inspected",
+        "custody recorded",
+        "seal bound",
+        "binding signed off",
+        "attested (BAL-2, device operational)",
+    ] {
+        assert!(timeline.contains(step), "{step} missing from {timeline}");
+    }
+    let did = ui
+        .wait_text("#did-document", "did:web:registry.test:lots:LOT-A")
+        .await;
+    assert!(
+        did.contains("assertionMethod") && did.contains("#seal-1"),
+        "{did}"
+    );
+    assert!(
+        ui.wait_text("#attestations-table", "attested")
+            .await
+            .contains("did:web:registry.test:verifiers:verifier-1")
+    );
+    assert!(
+        ui.wait_text("#inspections-table", "inspector-1")
+            .await
+            .contains("400.000 kg")
+    );
+    assert!(
+        ui.wait_text("#custody-table", "Example Logistics")
+            .await
+            .contains("received")
+    );
+    assert!(
+        ui.wait_text("#lot-active", "yes")
+            .await
+            .contains("in the active reserve set")
+    );
+    assert!(
+        ui.wait_text("#lot-facts", "copper cathode")
+            .await
+            .contains("Rotterdam")
+    );
+    // An auditor may not revoke: no such control; this binding is signed off already.
+    assert!(!ui.exists("#revoke").await && !ui.exists("#sign-off").await);
+    ui.shot("03-lot").await;
+
+    // The broken lot: out of the set, binding revoked for tampering, seal broken.
+    ui.open("#/lot/LOT-D").await;
+    ui.wait_text("#lot-active", "no: out of the active reserve set")
+        .await;
+    let facts = ui.wait_text("#lot-facts", "Seal SEAL-LOT-D").await;
+    assert!(facts.contains("broken"), "{facts}");
+    assert!(
+        ui.wait_text("#bindings-table", "tamper_detected")
+            .await
+            .contains("revoked")
+    );
+    assert!(
+        ui.wait_text("#timeline", "binding revoked")
+            .await
+            .contains("tamper_detected")
+    );
+    ui.shot("04-lot-broken").await;
+
+    // The audit log, verified in the browser (chain, signatures, epochs, checkpoint root).
+    ui.click("nav a[data-route='audit']").await;
+    let status = ui.wait_text("#audit-status", "verified").await;
+    assert!(!status.contains("failed"), "{status}");
+    let checks = ui.wait_text("#audit-checks", "entry signatures").await;
+    assert!(checks.contains("Checkpoint signature verified"), "{checks}");
+    assert!(
+        ui.wait_text("#entries-table", "seal_attested")
+            .await
+            .contains("binding_revoked")
+    );
+    ui.shot("05-audit").await;
+
+    // Reports: a verified report when the server publishes them, else a clear notice.
+    ui.click("nav a[data-route='reports']").await;
+    if reports {
+        ui.click("#reports-table a[href='#/reports/1']").await;
+        let status = ui.wait_text("#report-status", "verified").await;
+        assert!(
+            !status.contains("invalid") && !status.contains("not verified"),
+            "{status}"
+        );
+        let totals = ui.wait_text("#report-totals", "650.5").await;
+        assert!(totals.contains("gold bar kg 12.5 1"), "{totals}");
+        assert!(
+            ui.wait_text("#report-checks", "Signature verified in this browser")
+                .await
+                .contains("Report key")
+        );
+    } else {
+        ui.wait_text("#no-reports", "does not publish").await;
+    }
+    ui.shot("06-reports").await;
+    ui.assert_console_clean(expected_missing).await;
+
+    // A refusal shown clearly: an auditor who inspected the lot may not sign it off.
+    let conflicted = s.token("auditor", "inspector-1").await;
+    ui.click("#sign-out").await;
+    ui.sign_in(&conflicted).await;
+    ui.wait_text("#who-text", "inspector-1 (auditor)").await;
+    ui.open("#/lot/LOT-E").await;
+    ui.click("#sign-off").await;
+    let refusal = ui.wait_text("#action-error", "separation_of_duties").await;
+    assert!(refusal.starts_with("Refused by the registry"), "{refusal}");
+    ui.shot("07-refusal").await;
+    assert!(!s.active_ids().await.contains(&"LOT-E".to_owned()));
+    // The independent auditor signs it off through the dashboard.
+    ui.click("#sign-out").await;
+    ui.sign_in(&roles.auditor).await;
+    ui.wait_text("#who-text", "auditor-1").await;
+    ui.open("#/lot/LOT-E").await;
+    ui.click("#sign-off").await;
+    ui.wait_text("#action-result", "Signed off").await;
+    ui.wait_text("#lot-active", "yes").await;
+    assert!(s.active_ids().await.contains(&"LOT-E".to_owned()));
+    ui.shot("08-signed-off").await;
+    // The refused sign-off is the only network error of this stretch (besides missing reports).
+    ui.assert_console_clean(&[expected_missing, &["/sign-off"]].concat())
+        .await;
+
+    // On a phone: one column, nothing wider than the screen.
+    ui.c.set_window_size(390, 844).await.unwrap();
+    ui.open("#/overview").await;
+    ui.wait_text("#totals-table", "gold bar kg 13.5 2").await;
+    let fits =
+        ui.c.execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "the page is wider than a phone's screen");
+    ui.shot("09-phone").await;
+    ui.assert_console_clean(expected_missing).await;
+
+    ui.c.close().await.unwrap();
+    s.stop().await;
+}
+
+/// A wrong token is refused with a clear message; the keyboard reaches every main action;
+/// the public view (no token) still verifies the audit checkpoint against the leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_refuses_a_wrong_token_and_works_by_keyboard() {
+    let Some((_driver, client)) =
+        browser("dashboard_refuses_a_wrong_token_and_works_by_keyboard").await
+    else {
+        return;
+    };
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    seed_lot(&s, &pki, &roles, "LOT-K", ("wheat", "20", "t"), true).await;
+    let ui = Ui::new(client, &s, "keys");
+    ui.open("").await;
+    ui.wait_for("#login-form").await;
+
+    // Focus order from the top: skip link, brand, nav, sign-in, the form, the public view.
+    ui.focus_top().await;
+    let mut order = vec![format!("a:{}", ui.focused().await.2)];
+    order.extend(ui.tab_to("public-view").await);
+    let position = |what: &str| {
+        order
+            .iter()
+            .position(|x| x.contains(what))
+            .unwrap_or_else(|| panic!("{what} not reached by Tab: {order:?}"))
+    };
+    assert!(position("Skip to content") < position("Overview"));
+    assert!(
+        position("Overview") < position("Audit log") && position("Audit log") < position("Reports")
+    );
+    assert!(position("Reports") < position("input#token"));
+    assert!(position("input#token") < position("button#sign-in"));
+    // Focus is visible: an outline on the focused button.
+    let outline =
+        ui.c.execute(
+            "return getComputedStyle(document.activeElement).outlineStyle;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outline,
+        json!("solid"),
+        "focused elements must show a visible outline"
+    );
+
+    // A wrong token: a clear error, focus back in the field.
+    let field = ui.wait_for("#token").await;
+    field.click().await.unwrap();
+    field
+        .send_keys("cphar_0123456789abcdef.not-a-real-secret")
+        .await
+        .unwrap();
+    ui.press(ENTER).await;
+    let error = ui.wait_text("#login-error", "not accepted").await;
+    assert!(error.contains("unauthenticated"), "{error}");
+    assert_eq!(ui.focused().await.0, "token");
+    ui.shot("01-wrong-token").await;
+    ui.assert_console_clean(&["/session"]).await;
+
+    // The admin token, typed and submitted with the keyboard only.
+    field.clear().await.unwrap();
+    field.send_keys(&s.admin).await.unwrap();
+    ui.press(ENTER).await;
+    ui.wait_text("#who-text", "admin (admin)").await;
+    ui.wait_text("#totals-table", "wheat t 20 1").await;
+    // From the page: Tab to the audit log link, Enter.
+    ui.focus_top().await;
+    ui.tab_to("Audit log").await;
+    ui.press(ENTER).await;
+    ui.wait_text("#audit-status", "verified").await;
+    // Back to the overview, then Tab to the lot search, type an id, Enter.
+    ui.focus_top().await;
+    ui.tab_to("Overview").await;
+    ui.press(ENTER).await;
+    ui.wait_for("#lot-id").await;
+    ui.focus_top().await;
+    ui.tab_to("lot-id").await;
+    ui.press("LOT-K").await;
+    ui.press(ENTER).await;
+    ui.wait_text("#did-document", "did:web:registry.test:lots:LOT-K")
+        .await;
+    ui.shot("02-keyboard-lot").await;
+
+    // The public view: no token, no lot details, the checkpoint verified from the leaves.
+    ui.click("#sign-out").await;
+    ui.click("#public-view").await;
+    ui.wait_text("#who-text", "Public view").await;
+    ui.wait_text("#totals", "need an auditor, admin or operator token")
+        .await;
+    assert_eq!(ui.wait_text("#active-count", "1").await, "1");
+    ui.click("nav a[data-route='audit']").await;
+    let status = ui.wait_text("#audit-status", "verified").await;
+    assert!(status.contains("leaf hashes"), "{status}");
+    ui.shot("03-public-audit").await;
+    let missing: &[&str] = if has_reports(&s).await {
+        &[]
+    } else {
+        &["/reports"]
+    };
+    ui.assert_console_clean(missing).await;
+
+    ui.c.close().await.unwrap();
+    s.stop().await;
+}
