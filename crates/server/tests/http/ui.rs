@@ -171,6 +171,11 @@ impl Ui {
         }
     }
 
+    async fn resize(&self, width: u64, height: u64) {
+        let px = |v: u64| u32::try_from(v).unwrap();
+        self.c.set_window_size(px(width), px(height)).await.unwrap();
+    }
+
     async fn open(&self, route: &str) {
         self.c
             .goto(&format!("{}/ui/{route}", self.base))
@@ -178,9 +183,29 @@ impl Ui {
             .unwrap();
     }
 
-    /// Saves a screenshot `<prefix>-<name>.png` and prints where.
+    /// Saves a screenshot `<prefix>-<name>.png` of the whole page and prints where. WebDriver
+    /// captures the viewport only: the window is stretched to the page's height (at most
+    /// 6000 px) for the capture, then put back.
     async fn shot(&self, name: &str) {
+        let (width, height) = self.c.get_window_size().await.unwrap();
+        let page = self
+            .c
+            .execute(
+                "return Math.ceil(document.documentElement.scrollHeight);",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(height);
+        let tall = page.clamp(height, 6000);
+        if tall != height {
+            self.resize(width, tall).await;
+        }
         let png = self.c.screenshot().await.unwrap();
+        if tall != height {
+            self.resize(width, height).await;
+        }
         let path = self.shots.join(format!("{}-{name}.png", self.prefix));
         std::fs::write(&path, png).unwrap();
         shout(&format!("screenshot: {}", path.display()));
@@ -535,7 +560,7 @@ async fn dashboard_main_paths() {
     // Until reports are published by this server, their 404s are expected network errors.
     let expected_missing: &[&str] = if reports { &[] } else { &["/reports"] };
 
-    let ui = Ui::new(client, &s, "main");
+    let mut ui = Ui::new(client, &s, "main");
     ui.open("").await;
     ui.wait_for("#login-form").await;
     ui.shot("01-login").await;
@@ -706,6 +731,52 @@ async fn dashboard_main_paths() {
         .unwrap();
     assert_eq!(fits, json!(true), "the page is wider than a phone's screen");
     ui.shot("09-phone").await;
+    ui.assert_console_clean(expected_missing).await;
+
+    // Overdue attestations: the same registry served with a one-second cadence (and a day of
+    // grace, so nothing lapses). Once every lot's evidence is older than a second (seen
+    // through the API), the overview lists them all as overdue.
+    ui.resize(1280, 1000).await;
+    let s = s
+        .restart(
+            &pki,
+            Options {
+                attestation_cadence_seconds: 1,
+                attestation_grace_seconds: 86_400,
+                ..Options::default()
+            },
+        )
+        .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let body = s.get("/reserve/active", None).await.expect(200);
+        let lots = body["lots"].as_array().unwrap();
+        if lots.len() == 4
+            && lots
+                .iter()
+                .all(|l| l["attestation"] == "attestation_overdue")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lots never became overdue: {body}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    ui.base = format!("http://{}", s.addr);
+    ui.sign_in(&roles.auditor).await;
+    let overdue = ui.wait_text("#overdue-table", "LOT-E").await;
+    for lot in ["LOT-A", "LOT-B", "LOT-C"] {
+        assert!(overdue.contains(lot), "{lot} missing from {overdue}");
+    }
+    assert!(!overdue.contains("LOT-D"), "{overdue}");
+    assert!(
+        ui.wait_text("#freshness-table", "attestation overdue")
+            .await
+            .contains("attestation overdue 4")
+    );
+    ui.shot("10-overdue").await;
     ui.assert_console_clean(expected_missing).await;
 
     ui.c.close().await.unwrap();
