@@ -59,5 +59,17 @@ cphar_protocol::wire_enum! {
         InvalidSealUid => "invalid_seal_uid",
         /// A subject (actor name) outside the identifier grammar ([`crate::ident`]).
         InvalidSubject => "invalid_subject",
+        /// No reserve report has this number (or none was published yet).
+        ReportNotFound => "report_not_found",
+        /// No report key is configured, or it is not the one certified in the audit log.
+        ReportKeyUnavailable => "report_key_unavailable",
+        /// The previous report is from this very second: report numbers are dated in whole
+        /// seconds, strictly increasing (retry in a second).
+        ReportTooSoon => "report_too_soon",
+        /// The registry's state cannot be reported (the refusal carries `cphar-report`'s
+        /// build code, e.g. a leaf field out of the report format).
+        ReportBuildFailed => "report_build_failed",
+        /// The registry's TSA did not issue the report's timestamp token.
+        ReportTimestampUnavailable => "report_timestamp_unavailable",
     }
 }

@@ -31,6 +31,15 @@ impl Refusal {
         }
     }
 
+    /// A report that could not be built, keeping `cphar-report`'s build code.
+    pub fn report_build(err: &cphar_report::BuildError) -> Self {
+        Refusal {
+            code: RefusalCode::ReportBuildFailed,
+            detail_code: Some(err.code()),
+            message: format!("the reserve report cannot be built: {err}"),
+        }
+    }
+
     /// The stable reason code: the attestation check's code for attestation failures, else
     /// the registry's.
     pub fn code(&self) -> &'static str {

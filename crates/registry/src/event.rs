@@ -72,6 +72,10 @@ cphar_protocol::wire_enum! {
         LotLapsed => "lot_lapsed",
         /// A lapsed lot returned to the active reserve set after a valid attestation.
         LotRestored => "lot_restored",
+        /// The report key was introduced: its JWK and thumbprint, once per registry.
+        ReportKeyCertified => "report_key_certified",
+        /// A signed, timestamped reserve report was published (number, digest, roots, totals).
+        ReportPublished => "report_published",
     }
 }
 

@@ -20,6 +20,7 @@ pub mod event;
 pub mod ident;
 pub mod model;
 pub mod policy;
+pub mod reports;
 pub mod seal;
 pub mod service;
 pub mod service_event;

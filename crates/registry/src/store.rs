@@ -145,6 +145,87 @@ pub struct PolicyState {
     pub high_water: Vec<(String, u64)>,
 }
 
+/// The report key, certified once in the audit log (`report_key_certified`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportKeyRecord {
+    /// RFC 7638 thumbprint (base64url) of the public JWK: the reports' `reportKey.kid`.
+    pub kid: String,
+    /// The public key (JWK, JSON text).
+    pub public_jwk: String,
+    /// When it was certified (Unix nanoseconds).
+    pub certified_ns: i64,
+}
+
+/// A published reserve report as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    /// `reportNumber` (1, 2, 3…, unique).
+    pub number: u64,
+    /// The report exactly as published (JCS, with its timestamp token).
+    pub jcs: String,
+    /// `generatedAt` (Unix nanoseconds).
+    pub generated_ns: i64,
+    /// `sumRoot` (hex).
+    pub sum_root: String,
+    /// `rfc9162Root` (hex).
+    pub rfc9162_root: String,
+    /// SHA-256 (hex) of the report without `timestampToken`: the next report's
+    /// `previous.reportDigest`.
+    pub digest: String,
+    /// `lotCount`.
+    pub lot_count: u64,
+}
+
+/// A report to store, with its leaves so that proofs can be served later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportWrite {
+    /// The report row (its number must be unused: a concurrent publish conflicts).
+    pub report: StoredReport,
+    /// `(lot id, leaf JCS)`, sorted by lot id.
+    pub leaves: Vec<(String, String)>,
+}
+
+/// One lot of the active reserve set, with what its leaf needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveLotRow {
+    /// The lot.
+    pub lot: LotRecord,
+    /// Its current binding's seal.
+    pub seal_uid: Option<String>,
+    /// Its latest DID document version, and that document as stored.
+    pub did_document: Option<(u64, String)>,
+    /// The audit entry (JCS line) of its seal's latest `seal_attested` event.
+    pub attestation_entry: Option<String>,
+}
+
+/// A lot of the previous report that is no longer in the active set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepartedRow {
+    /// The lot (always stored: lots are never deleted).
+    pub lot: LotRecord,
+    /// Its current binding.
+    pub binding: Option<BindingRecord>,
+    /// That binding's seal.
+    pub seal: Option<SealRecord>,
+}
+
+/// What publishing a reserve report needs, read in one read transaction (one instant).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportInputs {
+    /// The active reserve set, sorted by lot id (bytewise).
+    pub active: Vec<ActiveLotRow>,
+    /// All lots by lot state (`(state, count)`).
+    pub lots_by_state: Vec<(String, u64)>,
+    /// The policy in force.
+    pub policy: Option<PolicyInForce>,
+    /// The latest published report.
+    pub previous: Option<StoredReport>,
+    /// Lots of the previous report that left the active set since, sorted by lot id.
+    pub departed: Vec<DepartedRow>,
+    /// The certified report key.
+    pub report_key: Option<ReportKeyRecord>,
+}
+
 /// Everything one registry command changes, applied atomically.
 ///
 /// Only `cphar-registry` builds change sets (its fields are private and it has no public
@@ -164,6 +245,8 @@ pub struct ChangeSet {
     pub(crate) challenges_spent: Vec<SpendChallenge>,
     pub(crate) tokens: Vec<TokenWrite>,
     pub(crate) policy: Option<PolicyInstall>,
+    pub(crate) report_key: Option<ReportKeyRecord>,
+    pub(crate) reports: Vec<ReportWrite>,
 }
 
 impl ChangeSet {
@@ -184,6 +267,10 @@ impl ChangeSet {
         if next.policy.is_some() {
             self.policy = next.policy;
         }
+        if next.report_key.is_some() {
+            self.report_key = next.report_key;
+        }
+        self.reports.extend(next.reports);
     }
 
     /// Seals to insert (version 1) or update.
@@ -234,6 +321,14 @@ impl ChangeSet {
     pub fn policy(&self) -> Option<&PolicyInstall> {
         self.policy.as_ref()
     }
+    /// The report key to certify (refused with a conflict if one is certified already).
+    pub fn report_key(&self) -> Option<&ReportKeyRecord> {
+        self.report_key.as_ref()
+    }
+    /// Reserve reports to store (a taken number is a conflict).
+    pub fn reports(&self) -> &[ReportWrite] {
+        &self.reports
+    }
 }
 
 /// Raw change sets for tests of the storage layer itself (feature `test-support`): they
@@ -258,6 +353,8 @@ pub mod unchecked {
         pub challenges_spent: Vec<SpendChallenge>,
         pub tokens: Vec<TokenWrite>,
         pub policy: Option<PolicyInstall>,
+        pub report_key: Option<ReportKeyRecord>,
+        pub reports: Vec<ReportWrite>,
     }
 
     /// A change set made of `parts`, decided by nobody.
@@ -275,6 +372,8 @@ pub mod unchecked {
             challenges_spent: p.challenges_spent,
             tokens: p.tokens,
             policy: p.policy,
+            report_key: p.report_key,
+            reports: p.reports,
         }
     }
 
@@ -293,6 +392,8 @@ pub mod unchecked {
             challenges_spent: c.challenges_spent,
             tokens: c.tokens,
             policy: c.policy,
+            report_key: c.report_key,
+            reports: c.reports,
         }
     }
 }
@@ -441,6 +542,30 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<LotWithCurrent>, StoreError>> + Send;
     /// The policy in force and the anti-rollback marks.
     fn policy_state(&self) -> impl Future<Output = Result<PolicyState, StoreError>> + Send;
+    /// What a reserve report needs, read in ONE read transaction (a consistent snapshot).
+    fn report_inputs(&self) -> impl Future<Output = Result<ReportInputs, StoreError>> + Send;
+    /// The certified report key.
+    fn report_key(
+        &self,
+    ) -> impl Future<Output = Result<Option<ReportKeyRecord>, StoreError>> + Send;
+    /// Reports numbered above `after`, ascending, at most `limit`.
+    fn reports(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredReport>, StoreError>> + Send;
+    /// Report `number` (`None`: the latest).
+    fn report(
+        &self,
+        number: Option<u64>,
+    ) -> impl Future<Output = Result<Option<StoredReport>, StoreError>> + Send;
+    /// Leaf JCS texts of report `number`, by lot id after `after`, at most `limit`.
+    fn report_leaves(
+        &self,
+        number: u64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
     /// Applies one change set atomically; returns the sequence numbers given to its events.
     fn apply(
         &self,

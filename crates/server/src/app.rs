@@ -32,6 +32,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit/consistency", get(r::audit::audit_consistency))
         .route("/tsa/certificate", get(r::public::tsa_certificate))
         .route("/tsa", post(r::public::tsa))
+        .route("/reports", get(r::reports::list))
+        .route("/reports/latest", get(r::reports::latest))
+        .route("/reports/key", get(r::reports::key))
+        .route("/reports/{n}", get(r::reports::get))
         .route("/ui", get(r::ui::root))
         .route("/ui/", get(r::ui::index))
         .route("/ui/{file}", get(r::ui::file))
@@ -70,6 +74,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/policy",
             get(r::admin::get_policy).put(r::admin::put_policy),
         )
+        .route("/reports", post(r::reports::publish))
+        .route("/reports/{n}/leaves", get(r::reports::leaves))
+        .route("/reports/{n}/proof", get(r::reports::proof))
         .fallback(r::public::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -183,6 +190,7 @@ pub async fn build_state(mut config: ServerConfig) -> Result<Arc<AppState>, Stri
         .clone_from(&config.expected_measurement);
     node_config.clock.tolerance =
         std::time::Duration::from_millis(config.clock_tolerance_ms.max(1));
+    node_config.report_key = true;
     let node = Node::start(node_config)
         .await
         .map_err(|e| format!("start-up failed ({}): {e}", e.code()))?;
@@ -216,7 +224,11 @@ pub async fn build_state(mut config: ServerConfig) -> Result<Arc<AppState>, Stri
             Err(e) => return Err(format!("policy {}: {e} ({})", path.display(), e.code())),
         }
     }
-    Ok(Arc::new(AppState::new(node, config, tsa)))
+    let report_key = node
+        .report_key
+        .clone()
+        .ok_or_else(|| "start-up failed: no report key".to_owned())?;
+    Ok(Arc::new(AppState::new(node, config, tsa, report_key)))
 }
 
 /// Creates the first admin token when the registry has none; returns it (shown once).
@@ -262,6 +274,7 @@ pub async fn serve(
     let maintenance = tokio::spawn(crate::scheduler::run(Arc::clone(&state)));
     let attestations = tokio::spawn(crate::scheduler::run_attestations(Arc::clone(&state)));
     let refusals = tokio::spawn(crate::refusals::run(Arc::clone(&state)));
+    let reports = tokio::spawn(crate::scheduler::run_reports(Arc::clone(&state)));
     let result = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -297,6 +310,7 @@ pub async fn serve(
     maintenance.abort();
     attestations.abort();
     refusals.abort();
+    reports.abort();
     // What was refused since the last period still reaches the log.
     if crate::refusals::flush(&state).await.is_err() {
         state.metrics.audit_write_failures.inc();

@@ -78,6 +78,13 @@ pub struct ServerConfig {
     pub token_default_lifetime_seconds: u64,
     /// Longest lifetime `POST /tokens` accepts, seconds.
     pub token_max_lifetime_seconds: u64,
+    /// Publish a reserve report every this many seconds from the scheduler; 0 (the default)
+    /// publishes only on `POST /reports`. Off by default: each report keeps a copy of every
+    /// leaf for its proofs, so the cadence is a storage decision for the operator.
+    pub report_interval_seconds: u64,
+    /// How long after a report's `generatedAt` its timestamp may be made (`window.to`),
+    /// seconds.
+    pub report_timestamp_grace_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +120,8 @@ impl Default for ServerConfig {
             idle_timeout_seconds: 60,
             token_default_lifetime_seconds: 90 * 86_400,
             token_max_lifetime_seconds: 365 * 86_400,
+            report_interval_seconds: 0,
+            report_timestamp_grace_seconds: 600,
         }
     }
 }
@@ -136,6 +145,15 @@ impl ServerConfig {
             cadence: seconds(self.attestation_cadence_seconds),
             grace: seconds(self.attestation_grace_seconds),
             unreachable_limit: self.unreachable_limit,
+        }
+    }
+
+    /// How reserve reports are made.
+    pub fn report_settings(&self) -> cphar_registry::reports::ReportSettings {
+        cphar_registry::reports::ReportSettings {
+            timestamp_grace: time::Duration::seconds(
+                i64::try_from(self.report_timestamp_grace_seconds).unwrap_or(i64::MAX),
+            ),
         }
     }
 

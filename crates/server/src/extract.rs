@@ -108,6 +108,20 @@ pub fn peer_of(parts: &Parts) -> Option<std::net::SocketAddr> {
         .map(|c| c.0)
 }
 
+/// The peer address of a request, as an extractor (never refuses).
+pub struct Peer(pub Option<std::net::SocketAddr>);
+
+impl FromRequestParts<Arc<AppState>> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &Arc<AppState>,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Peer(peer_of(parts)))
+    }
+}
+
 /// An authenticated caller.
 pub struct Auth(pub Caller);
 

@@ -10,6 +10,8 @@
 //! * [`conn`] — the connection cap and idle timeout; [`refusals`] — refused RFC 3161 queries
 //!   counted and audited once per period;
 //! * [`tsa`] — the RFC 3161 service; [`transparency`] — checkpoints and proofs over HTTP;
+//!   [`reports`] — publishing signed reserve reports (timestamped by that TSA) and serving
+//!   their proofs;
 //! * [`attestation`] — every recorded answer's metrics and telemetry around the registry's
 //!   attestation operation; [`scheduler`] — clock validation, attestation cadence, lapsed
 //!   evidence, re-enrollment expiry; [`agent`] — challenging seals that expose a network
@@ -33,6 +35,7 @@ pub mod node;
 pub mod openapi;
 pub mod problem;
 pub mod refusals;
+pub mod reports;
 pub mod routes;
 pub mod scheduler;
 pub mod schema;

@@ -5,7 +5,9 @@
 //! Keys on disk, in the data directory (owner-only files):
 //! * `identity-key.pem` — the registry's long-term Ed25519 identity: countersigns epochs and
 //!   signs audit checkpoints;
-//! * `ea-key.pem` — the Enrollment Authority key (Ed25519) signing BEAs.
+//! * `ea-key.pem` — the Enrollment Authority key (Ed25519) signing BEAs;
+//! * `report-key.pem` — the report key (Ed25519) signing reserve reports, certified once in
+//!   the audit log (`report_key_certified`) by the first server that starts.
 //!
 //! The audit key is generated in memory at every start and never written anywhere.
 //!
@@ -40,6 +42,8 @@ use zeroize::Zeroizing;
 pub const IDENTITY_KEY_FILE: &str = "identity-key.pem";
 /// The Enrollment Authority key file in the data directory.
 pub const EA_KEY_FILE: &str = "ea-key.pem";
+/// The report key file in the data directory (Ed25519, signs reserve reports).
+pub const REPORT_KEY_FILE: &str = "report-key.pem";
 /// The vendor trust file read by default from the data directory.
 pub const VENDORS_FILE: &str = "vendors.toml";
 
@@ -73,6 +77,9 @@ pub struct NodeConfig {
     pub lazy_epoch: bool,
     /// Identity recorded as the actor of start-up records.
     pub actor: String,
+    /// Load (or create) the report key and certify it in the audit log if the registry has
+    /// none yet: what a server does; one-shot CLI commands do not sign reports.
+    pub report_key: bool,
 }
 
 impl NodeConfig {
@@ -90,6 +97,7 @@ impl NodeConfig {
             writable: true,
             lazy_epoch: false,
             actor: "registry".into(),
+            report_key: false,
         }
     }
 }
@@ -174,6 +182,8 @@ pub struct Node {
     pub identity: Option<Arc<SigningKey>>,
     /// Sequence number of this process's epoch entry, when writable.
     pub epoch: Option<u64>,
+    /// The report key, when asked for ([`NodeConfig::report_key`]).
+    pub report_key: Option<Arc<SigningKey>>,
     /// The self-test report.
     pub self_tests: SelfTestReport,
     /// The configuration it started with.
@@ -274,6 +284,12 @@ impl Node {
                 _ => {}
             }
         }
+        // The report key likewise (a server's), before anything is written.
+        let report_key = if config.writable && config.report_key {
+            Some(check_report_key(&store, &config).await?)
+        } else {
+            None
+        };
         // Every audit signature first asks the module. The clock is asked by everything that
         // decides or dates something new (registry decisions, timestamps, checkpoints); a
         // service fact that carries its own time, such as the clock breaching its tolerance,
@@ -337,12 +353,22 @@ impl Node {
                     StartError::Store(format!("cannot install the Enrollment Authority key: {e}"))
                 })?;
         }
+        let report_key = match report_key {
+            Some((key, certified)) => {
+                if !certified {
+                    certify_report_key(&registry, &key, &config).await?;
+                }
+                Some(Arc::new(key))
+            }
+            None => None,
+        };
         Ok(Node {
             registry,
             module,
             clock,
             identity,
             epoch,
+            report_key,
             self_tests,
             config,
         })
@@ -557,6 +583,69 @@ fn prepare_data_dir(config: &NodeConfig) -> Result<(), StartError> {
         }
     }
     Ok(())
+}
+
+/// The report key of a server: `DATA_DIR/report-key.pem`, created (0600) when the registry
+/// has none certified yet. Same "one registry identity" rule as the other keys: a key file
+/// other than the certified key, or none where the database already certified one, refuses
+/// the start (`registry_key_mismatch`, both thumbprints named) before anything is written.
+/// Returns the key and whether it is certified already.
+async fn check_report_key(
+    store: &AnyStore,
+    config: &NodeConfig,
+) -> Result<(SigningKey, bool), StartError> {
+    let path = config.data_dir.join(REPORT_KEY_FILE);
+    let known = cphar_registry::Store::report_key(store)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?
+        .map(|k| {
+            serde_json::from_str::<serde_json::Value>(&k.public_jwk)
+                .ok()
+                .and_then(|v| Jwk::from_json(&v).ok())
+                .ok_or_else(|| StartError::Store("the certified report key does not parse".into()))
+        })
+        .transpose()?;
+    let what = "the report key certified in the audit log";
+    match (
+        load_key(&path, config.create_keys && known.is_none())?,
+        known,
+    ) {
+        (Some(key), Some(known)) => {
+            same_key(
+                "report key",
+                &path,
+                &key,
+                std::slice::from_ref(&known),
+                what,
+            )?;
+            Ok((key, true))
+        }
+        (None, Some(known)) => Err(missing_key("report key", &path, &known, what)),
+        (Some(key), None) => Ok((key, false)),
+        (None, None) => Err(StartError::Config(format!(
+            "no report key at {}",
+            path.display()
+        ))),
+    }
+}
+
+/// Certifies the report key in the audit log (`report_key_certified`). A server that started
+/// at the same time may have certified its own first: the registry then refuses ours.
+async fn certify_report_key(
+    registry: &Registry<AnyStore>,
+    key: &SigningKey,
+    config: &NodeConfig,
+) -> Result<(), StartError> {
+    registry
+        .certify_report_key(&key.verifying_key(), &config.actor)
+        .await
+        .map(drop)
+        .map_err(|e| match e {
+            cphar_registry::RegistryError::Refused(r) => {
+                StartError::KeyMismatch(r.message().to_owned())
+            }
+            other => StartError::Store(format!("cannot certify the report key: {other}")),
+        })
 }
 
 /// The identity key the audit log's first epoch names, if the log has an entry.

@@ -117,6 +117,7 @@ impl ApiCode {
 pub const fn registry_status(code: RefusalCode) -> StatusCode {
     match code {
         RefusalCode::SealNotFound
+        | RefusalCode::ReportNotFound
         | RefusalCode::LotNotFound
         | RefusalCode::BindingNotFound
         | RefusalCode::VersionUnavailable
@@ -129,9 +130,10 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::InvalidSealUid
         | RefusalCode::InvalidSubject
         | RefusalCode::VendorAttestationRefused => StatusCode::UNPROCESSABLE_ENTITY,
-        RefusalCode::ClockOutOfTolerance | RefusalCode::AuthorityUnavailable => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        RefusalCode::ClockOutOfTolerance
+        | RefusalCode::AuthorityUnavailable
+        | RefusalCode::ReportKeyUnavailable
+        | RefusalCode::ReportTimestampUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         RefusalCode::InvalidSealTransition
         | RefusalCode::InvalidBindingTransition
         | RefusalCode::InvalidLotState
@@ -142,6 +144,8 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::CloneSuspected
         | RefusalCode::ChallengeUsedOrExpired
         | RefusalCode::PolicyVersionNotNewer
+        | RefusalCode::ReportTooSoon
+        | RefusalCode::ReportBuildFailed
         | RefusalCode::Conflict => StatusCode::CONFLICT,
     }
 }

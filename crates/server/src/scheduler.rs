@@ -16,6 +16,10 @@
 //! the seals that expose a network transport when their attestation is due, with bounded
 //! parallelism ([`crate::agent`]).
 //!
+//! The report loop (only with `report_interval_seconds` > 0; off by default) publishes a
+//! reserve report when the latest one is at least that old, so servers sharing a database do
+//! not each publish one per interval.
+//!
 //! A job that fails is logged and counted (`cphar_decisions_total{kind="scheduler"}`), never
 //! silently dropped; the next round tries again.
 
@@ -103,6 +107,42 @@ pub async fn run_attestations(state: Arc<AppState>) {
                 tracing::warn!(target: "cphar::scheduler", tried, failed, "seal attestations not recorded");
             }
             Err(e) => report::<()>(&state, "attest_seals", Err(e.detail)),
+        }
+    }
+}
+
+/// Runs the report loop until aborted (nothing when `report_interval_seconds` is 0).
+pub async fn run_reports(state: Arc<AppState>) {
+    let every = state.config.report_interval_seconds;
+    if every == 0 {
+        return;
+    }
+    let interval = i64::try_from(every).unwrap_or(i64::MAX);
+    // Checked every minute at most, so a restart or a peer's report is noticed in time.
+    let mut ticker = tokio::time::interval(Duration::from_secs(every.min(60)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let Ok(now) = state.now() else { continue };
+        let latest = cphar_registry::Store::report(state.node.registry.store(), None).await;
+        let due = match &latest {
+            Ok(None) => true,
+            Ok(Some(r)) => {
+                now.unix_nanos().saturating_sub(i128::from(r.generated_ns))
+                    >= i128::from(interval).saturating_mul(1_000_000_000)
+            }
+            Err(_) => false,
+        };
+        if let Err(e) = latest {
+            report::<()>(&state, "publish_report", Err(e));
+        } else if due {
+            report(
+                &state,
+                "publish_report",
+                crate::reports::publish(&state, "scheduler")
+                    .await
+                    .map_err(|p| format!("{}: {}", p.code.as_str(), p.detail)),
+            );
         }
     }
 }

@@ -670,3 +670,202 @@ pub struct CreateToken {
     #[schemars(default)]
     expires_in_seconds: Option<u64>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reserve reports (`docs/reserve-report.md`)
+
+/// One total of a report: the exact sum of one (commodity, unit).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReportTotal {
+    /// Commodity.
+    pub commodity: String,
+    /// Unit.
+    pub unit: String,
+    /// Exact sum (canonical decimal, never a float).
+    pub quantity: String,
+    /// Lots counted.
+    pub lots: u64,
+}
+
+/// A report in `GET /reports`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportSummary {
+    /// `reportNumber`.
+    pub number: u64,
+    /// `generatedAt`.
+    pub generated_at: String,
+    /// `sumRoot` (hex).
+    pub root_sum: String,
+    /// `rfc9162Root` (hex).
+    pub root_rfc9162: String,
+    /// Totals per (commodity, unit).
+    pub totals: Vec<ReportTotal>,
+    /// `lotCount`.
+    pub lot_count: u64,
+}
+
+/// `GET /reports`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReportList {
+    /// The reports, ascending.
+    pub reports: Vec<ReportSummary>,
+    /// The `after` of the next page, when there may be one.
+    pub next: Option<u64>,
+}
+
+/// `GET /reports/key`: the report key, as certified in the audit log (`report_key_certified`).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportKey {
+    /// RFC 7638 thumbprint (base64url): the reports' `reportKey.kid`.
+    pub kid: String,
+    /// `Ed25519` or `ECDSA-P384-SHA384`.
+    pub alg: String,
+    /// The public key.
+    #[schemars(with = "AnyObject")]
+    pub public_key_jwk: Value,
+}
+
+/// `window` of a report.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReportWindow {
+    from: Time,
+    to: Time,
+}
+
+/// `policy` of a report.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReportPolicy {
+    id: String,
+    version: u64,
+}
+
+/// `previous` of a report.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportPrevious {
+    report_number: u64,
+    sum_root: String,
+    rfc9162_root: String,
+    report_digest: String,
+}
+
+/// A lot that left the active set since the previous report.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportDeparture {
+    lot_id: String,
+    /// A reason code (`tamper_detected`, `attestation_overdue`…).
+    reason: String,
+    at: Time,
+}
+
+/// `reportKey` of a report.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReportKeyRef {
+    kid: String,
+    alg: String,
+}
+
+/// A signed, timestamped reserve report (`cphar-reserve-report/1`), served exactly as
+/// published.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReserveReport {
+    format: String,
+    report_number: u64,
+    generated_at: Time,
+    window: ReportWindow,
+    policy: ReportPolicy,
+    previous: Option<ReportPrevious>,
+    departed: Vec<ReportDeparture>,
+    lot_count: u64,
+    lot_counts_by_state: std::collections::BTreeMap<String, u64>,
+    totals: Vec<ReportTotal>,
+    sum_root: String,
+    rfc9162_root: String,
+    report_key: ReportKeyRef,
+    signature: String,
+    timestamp_token: String,
+}
+
+/// `lastAttestation` of a leaf.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LeafAttestation {
+    at: Time,
+    hash: String,
+}
+
+/// A report leaf: one lot of the active reserve set.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportLeaf {
+    commodity: String,
+    did_document_hash: String,
+    did_version_id: String,
+    grade: String,
+    last_attestation: Option<LeafAttestation>,
+    lot_id: String,
+    quantity: String,
+    seal_uid: String,
+    unit: String,
+}
+
+/// `GET /reports/{n}/leaves`: a page of leaves, sorted by lot id.
+#[derive(JsonSchema)]
+pub struct ReportLeaves(Vec<ReportLeaf>);
+
+/// A sum of one (commodity, unit) in a proof node.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProofSum {
+    commodity: String,
+    unit: String,
+    quantity: String,
+}
+
+/// A sum-tree sibling in a proof.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProofNode {
+    hash: String,
+    sums: Vec<ProofSum>,
+}
+
+/// That one leaf is in a report.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportInclusion {
+    leaf_index: u64,
+    tree_size: u64,
+    leaf: ReportLeaf,
+    sum_path: Vec<ProofNode>,
+    audit_path: Vec<String>,
+}
+
+/// `GET /reports/{n}/proof`: `kind` `inclusion` (with `inclusion`) or `nonInclusion` (with
+/// `lotId`, `left`, `right`), `format` `cphar-reserve-report-proof/1`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportProof {
+    format: String,
+    report_number: u64,
+    kind: String,
+    #[serde(default)]
+    inclusion: Option<ReportInclusion>,
+    #[serde(default)]
+    lot_id: Option<String>,
+    #[serde(default)]
+    left: Option<ReportInclusion>,
+    #[serde(default)]
+    right: Option<ReportInclusion>,
+}

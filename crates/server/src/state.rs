@@ -39,11 +39,20 @@ pub struct AppState {
     /// Service facts whose audit write failed, retried in order by the maintenance loop;
     /// `/ready` fails while any is waiting.
     pub pending_audit: parking_lot::Mutex<Vec<cphar_registry::ServiceEvent>>,
+    /// The report key (certified in the audit log).
+    pub report_key: std::sync::Arc<cphar_crypto::SigningKey>,
+    /// Proof trees of recent reports.
+    pub reports: crate::reports::ReportCache,
 }
 
 impl AppState {
     /// Builds the state.
-    pub fn new(node: Node, config: ServerConfig, tsa: TsaService) -> Self {
+    pub fn new(
+        node: Node,
+        config: ServerConfig,
+        tsa: TsaService,
+        report_key: std::sync::Arc<cphar_crypto::SigningKey>,
+    ) -> Self {
         let limits = RateLimitConfig {
             limit: config.rate_limit.max(1),
             window: time::Duration::seconds(
@@ -80,6 +89,8 @@ impl AppState {
             config,
             tree: crate::transparency::TreeCache::default(),
             tokens: crate::auth::TokenCache::new(),
+            report_key,
+            reports: crate::reports::ReportCache::default(),
         }
     }
 

@@ -5,13 +5,16 @@
 // token is not checked here (that needs X.509 path validation): `cphar report verify
 // --tsa-ca` does it.
 
-import { ApiError, can, explain, optional, request } from './api.js';
+import { can, explain, optional, request } from './api.js';
 import { parse, totals as sumLeaves } from './decimal.js';
 import { badge, fill, h, link, table, when } from './dom.js';
 import { b64url, bytes, concat, hex, jcs, leafHash, merkleRoot, sha256, thumbprint, verifySignature, without } from './verify.js';
 
 const FORMAT = 'cphar-reserve-report/1';
 const SIGNATURE_PREFIX = 'cphar-reserve-report/1 signature';
+/** Reports with more lots are left to `cphar report verify --leaves`. */
+const MAX_LEAVES = 200000;
+const LEAVES_PAGE = 10000;
 const ALG_CURVE = { Ed25519: 'Ed25519', 'ECDSA-P384-SHA384': 'P-384' };
 
 class Invalid extends Error {
@@ -21,31 +24,21 @@ class Invalid extends Error {
   }
 }
 
-/** The list answer, whatever its wrapper: an array, or `{reports: [...]}`. */
+/** The summaries of a `GET /reports` answer (`{reports, next}`). */
 function listOf(answer) {
-  if (Array.isArray(answer)) return answer;
-  for (const k of ['reports', 'items']) if (answer && Array.isArray(answer[k])) return answer[k];
-  return [];
+  return answer && Array.isArray(answer.reports) ? answer.reports : [];
 }
 
-/** The report key JWK, bare or wrapped (`{jwk}`, `{publicJwk}`, `{key}`). */
+/** The report key JWK of `GET /reports/key` (`{kid, alg, publicKeyJwk}`). */
 function jwkOf(answer) {
-  if (answer && answer.kty) return answer;
-  for (const k of ['jwk', 'publicJwk', 'key']) if (answer && answer[k] && answer[k].kty) return answer[k];
-  return null;
+  return answer && answer.publicKeyJwk && answer.publicKeyJwk.kty ? answer.publicKeyJwk : null;
 }
 
-/** Leaves as published: JSON Lines, a JSON array, or `{leaves: [...]}`. */
+/** A page of `GET /reports/{n}/leaves`: a JSON array of leaves, each as hashed. */
 function parseLeaves(text) {
-  const t = text.trim();
-  if (!t) return [];
-  if (t.startsWith('[')) return JSON.parse(t);
-  if (t.startsWith('{') && !t.includes('\n')) {
-    const v = JSON.parse(t);
-    if (Array.isArray(v.leaves)) return v.leaves;
-    return [v];
-  }
-  return t.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const leaves = JSON.parse(text);
+  if (!Array.isArray(leaves)) throw new Invalid('leaves_malformed', 'the leaves are not a JSON array');
+  return leaves;
 }
 
 /** Bytewise comparison of the UTF-8 of two strings (the order of sum keys, §3). */
@@ -106,8 +99,18 @@ async function verifyReport(report, key, previous) {
   return { done, digest };
 }
 
-async function checkLeaves(report, text) {
-  const leaves = parseLeaves(text);
+/** All leaves of report `n` (`GET /reports/{n}/leaves`, page by page, in lot order). */
+async function fetchLeaves(n) {
+  const leaves = [];
+  for (;;) {
+    const after = leaves.length ? `&after=${encodeURIComponent(leaves[leaves.length - 1].lotId)}` : '';
+    const page = parseLeaves(await request(`/reports/${n}/leaves?limit=${LEAVES_PAGE}${after}`, { as: 'text' }));
+    leaves.push(...page);
+    if (page.length < LEAVES_PAGE) return leaves;
+  }
+}
+
+async function checkLeaves(report, leaves) {
   if (leaves.length !== report.lotCount) throw new Invalid('leaves_mismatch', `${leaves.length} leaves for ${report.lotCount} lots`);
   for (let i = 1; i < leaves.length; i++) {
     if (!(leaves[i - 1].lotId < leaves[i].lotId)) throw new Invalid('leaves_not_sorted', `at leaf ${i}`);
@@ -162,12 +165,11 @@ async function renderOne(main, n, current) {
     const { done, digest } = await verifyReport(report, jwkOf(keyAnswer), previous);
     done.forEach(note);
     note(`Report digest (SHA-256 of its JCS without the token): ${digest}.`);
-    const leaves = await optional(`/reports/${report.reportNumber}/leaves`, { as: 'text' }).catch((e) => {
-      if (e instanceof ApiError && (e.status === 403 || e.status === 401)) return null;
-      throw e;
-    });
-    if (leaves !== null) note(await checkLeaves(report, leaves));
-    else note('Leaves not published to this role: totals taken from the signed report.');
+    if (can('readWholeAudit') && report.lotCount <= MAX_LEAVES) {
+      note(await checkLeaves(report, await fetchLeaves(report.reportNumber)));
+    } else {
+      note('Leaves not read (they need an auditor or admin token): totals taken from the signed report.');
+    }
     if (!current()) return;
     fill(status, badge('ok', 'verified'), ` Report ${report.reportNumber} is signed by the registry's report key.`);
   } catch (e) {
@@ -185,7 +187,10 @@ export async function render(main, params, current) {
     await renderOne(main, params[0], current);
     return;
   }
-  const answer = await optional('/reports?limit=50');
+  // The list is in ascending order: ask for the 50 after (latest − 50), show newest first.
+  const latest = await optional('/reports/latest');
+  const after = latest ? Math.max(0, latest.reportNumber - 50) : 0;
+  const answer = await optional(`/reports?after=${after}&limit=50`);
   if (!current()) return;
   const sections = [h('h1', {}, 'Reserve reports')];
   if (answer === null) {
@@ -212,11 +217,11 @@ export async function render(main, params, current) {
     });
     sections.push(h('section', {}, b, out));
   }
-  const rows = listOf(answer).map((r) => {
-    const n = r.number ?? r.reportNumber;
+  const rows = listOf(answer).reverse().map((r) => {
+    const n = r.number;
     return [link(`reports/${n}`, `Report ${n}`), when(r.generatedAt), String(r.lotCount),
       (r.totals || []).map((t) => `${t.quantity} ${t.unit} ${t.commodity}`).join('; ') || '—',
-      h('code', {}, String(r.rootSum ?? r.sumRoot ?? '').slice(0, 16))];
+      h('code', {}, String(r.rootSum).slice(0, 16))];
   });
   sections.push(table('Published reports, newest first', ['Report', 'Generated', 'Lots', 'Totals', 'Sum root'], rows, { id: 'reports-table' }));
   fill(main, sections);

@@ -13,7 +13,8 @@ use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
 use cphar_registry::store::{
-    AttestationInputs, ChangeSet, PolicyInForce, PolicyInstall, StoreError,
+    ActiveLotRow, AttestationInputs, ChangeSet, DepartedRow, PolicyInForce, PolicyInstall,
+    ReportInputs, ReportKeyRecord, StoreError, StoredReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,44 @@ pub struct PgStore {
 
 /// Rows per multi-row INSERT: well under both backends' bound-parameter limits (9 per row).
 const INSERT_CHUNK: usize = 500;
+
+/// Active lots read per statement while reading a report's snapshot (all in one transaction).
+const REPORT_PAGE: i64 = 10_000;
+
+/// `SELECT` of a stored report's columns, in [`report_from_row`]'s order, and `$rest`.
+macro_rules! select_report {
+    ($rest:literal) => {
+        concat!(
+            "SELECT number, generated_ns, sum_root, rfc9162_root, digest, lot_count, document FROM reports ",
+            $rest
+        )
+    };
+}
+
+type ReportRow = (i64, i64, String, String, String, i64, String);
+
+fn report_from_row(row: ReportRow) -> Result<StoredReport, StoreError> {
+    let (number, generated_ns, sum_root, rfc9162_root, digest, lot_count, jcs) = row;
+    Ok(StoredReport {
+        number: uint(number)?,
+        jcs,
+        generated_ns,
+        sum_root,
+        rfc9162_root,
+        digest,
+        lot_count: uint(lot_count)?,
+    })
+}
+
+type CurrentRow = (String, Option<String>, Option<String>);
+
+fn departed_from_row((lot, binding, seal): CurrentRow) -> Result<DepartedRow, StoreError> {
+    Ok(DepartedRow {
+        lot: decode(&lot)?,
+        binding: binding.map(|b| decode(&b)).transpose()?,
+        seal: seal.map(|s| decode(&s)).transpose()?,
+    })
+}
 
 fn db(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
@@ -260,8 +299,210 @@ migrations_fn!(apply_migrations_sqlite, sqlx::Sqlite);
 migrations_fn!(apply_migrations_pg, sqlx::Postgres);
 
 macro_rules! store_impl {
-    ($store:ident, $db:ty, $begin:expr, $lock_head:literal) => {
+    ($store:ident, $db:ty, $begin:expr, $begin_read:expr, $lock_head:literal) => {
         impl $store {
+            /// What a reserve report needs, in ONE read transaction: on SQLite (WAL) a
+            /// transaction's reads all see the snapshot of its first read; on PostgreSQL it is
+            /// REPEATABLE READ. Active lots are read in pages of [`REPORT_PAGE`] by lot id,
+            /// each page one statement joining binding, latest DID document and the seal's
+            /// last `seal_attested` entry (no per-lot queries).
+            pub async fn report_inputs(&self) -> Result<ReportInputs, StoreError> {
+                let mut tx = self.read.begin_with($begin_read).await.map_err(db)?;
+                let report_key: Option<(String, String, i64)> =
+                    sqlx::query_as("SELECT kid, public_jwk, certified_ns FROM report_key WHERE singleton = 1")
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                let previous: Option<ReportRow> = sqlx::query_as(select_report!("ORDER BY number DESC LIMIT 1"))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                let policy: Option<(String, i64, i64, String)> = sqlx::query_as(
+                    "SELECT f.policy_id, f.version, f.revision, p.document FROM policy_in_force f \
+                     JOIN policies p ON p.policy_id = f.policy_id AND p.version = f.version WHERE f.singleton = 1",
+                )
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                let counts: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT state, COUNT(*) FROM lots GROUP BY state ORDER BY state")
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                let mut active = Vec::new();
+                let mut after = String::new();
+                loop {
+                    #[allow(clippy::type_complexity)]
+                    let page: Vec<(String, String, Option<String>, Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
+                        "SELECT l.lot_id, l.record, b.seal_uid, d.version, d.document, \
+                         (SELECT e.entry FROM events e WHERE e.subject = 'seal:' || b.seal_uid \
+                          AND e.event_type = 'seal_attested' ORDER BY e.sequence DESC LIMIT 1) \
+                         FROM lots l \
+                         LEFT JOIN bindings b ON b.id = l.current_binding \
+                         LEFT JOIN did_documents d ON d.lot_id = l.lot_id \
+                          AND d.version = (SELECT MAX(x.version) FROM did_documents x WHERE x.lot_id = l.lot_id) \
+                         WHERE l.active AND l.lot_id > $1 ORDER BY l.lot_id LIMIT $2",
+                    )
+                    .bind(&after)
+                    .bind(REPORT_PAGE)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    let full = page.len() as i64 == REPORT_PAGE;
+                    for (lot_id, lot, seal_uid, version, document, entry) in page {
+                        let did_document = match (version, document) {
+                            (Some(v), Some(d)) => Some((uint(v)?, d)),
+                            _ => None,
+                        };
+                        active.push(ActiveLotRow {
+                            lot: decode(&lot)?,
+                            seal_uid,
+                            did_document,
+                            attestation_entry: entry,
+                        });
+                        after = lot_id;
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                let departed = match &previous {
+                    None => Vec::new(),
+                    Some((number, ..)) => {
+                        let rows: Vec<CurrentRow> = sqlx::query_as(
+                            "SELECT l.record, b.record, s.record FROM report_leaves r \
+                             JOIN lots l ON l.lot_id = r.lot_id \
+                             LEFT JOIN bindings b ON b.id = l.current_binding \
+                             LEFT JOIN seals s ON s.uid = b.seal_uid \
+                             WHERE r.report_number = $1 AND NOT l.active ORDER BY r.lot_id",
+                        )
+                        .bind(*number)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                        rows.into_iter().map(departed_from_row).collect::<Result<Vec<_>, _>>()?
+                    }
+                };
+                tx.rollback().await.map_err(db)?;
+                Ok(ReportInputs {
+                    active,
+                    lots_by_state: counts
+                        .into_iter()
+                        .map(|(state, n)| Ok((state, uint(n)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?,
+                    policy: policy
+                        .map(|(policy_id, version, revision, document)| {
+                            Ok::<_, StoreError>(PolicyInForce {
+                                policy_id,
+                                version: uint(version)?,
+                                revision: uint(revision)?,
+                                document,
+                            })
+                        })
+                        .transpose()?,
+                    previous: previous.map(report_from_row).transpose()?,
+                    departed,
+                    report_key: report_key.map(|(kid, public_jwk, certified_ns)| ReportKeyRecord {
+                        kid,
+                        public_jwk,
+                        certified_ns,
+                    }),
+                })
+            }
+
+            /// The certified report key.
+            pub async fn report_key(&self) -> Result<Option<ReportKeyRecord>, StoreError> {
+                let row: Option<(String, String, i64)> =
+                    sqlx::query_as("SELECT kid, public_jwk, certified_ns FROM report_key WHERE singleton = 1")
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err(db)?;
+                Ok(row.map(|(kid, public_jwk, certified_ns)| ReportKeyRecord { kid, public_jwk, certified_ns }))
+            }
+
+            /// Reports numbered above `after`, ascending, at most `limit`.
+            pub async fn reports(&self, after: u64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
+                let rows: Vec<ReportRow> = sqlx::query_as(select_report!("WHERE number > $1 ORDER BY number LIMIT $2"))
+                .bind(int(after)?)
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)?;
+                rows.into_iter().map(report_from_row).collect()
+            }
+
+            /// Report `number`, or the latest.
+            pub async fn report(&self, number: Option<u64>) -> Result<Option<StoredReport>, StoreError> {
+                let row: Option<ReportRow> = match number {
+                    Some(n) => sqlx::query_as(select_report!("WHERE number = $1"))
+                        .bind(int(n)?)
+                        .fetch_optional(&self.read)
+                        .await,
+                    None => sqlx::query_as(select_report!("ORDER BY number DESC LIMIT 1"))
+                        .fetch_optional(&self.read)
+                        .await,
+                }
+                .map_err(db)?;
+                row.map(report_from_row).transpose()
+            }
+
+            /// Leaves of report `number` by lot id after `after`, at most `limit`.
+            pub async fn report_leaves(&self, number: u64, after: Option<&str>, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+                sqlx::query_as(
+                    "SELECT lot_id, leaf FROM report_leaves WHERE report_number = $1 AND lot_id > $2 ORDER BY lot_id LIMIT $3",
+                )
+                .bind(int(number)?)
+                .bind(after.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)
+            }
+
+            /// Certifies the report key (one row: a second is a conflict) and stores reports:
+            /// a report's number must follow the latest stored one, else the whole change
+            /// conflicts and is recomputed.
+            async fn write_reports(tx: &mut sqlx::Transaction<'static, $db>, plan: &Plan<'_>) -> Result<(), StoreError> {
+                for k in &plan.report_keys {
+                    sqlx::query("INSERT INTO report_key (singleton, kid, public_jwk, certified_ns) VALUES (1, $1, $2, $3)")
+                        .bind(&k.kid)
+                        .bind(&k.public_jwk)
+                        .bind(k.certified_ns)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                }
+                for w in &plan.reports {
+                    let r = &w.report;
+                    let number = int(r.number)?;
+                    let done = sqlx::query(
+                        "INSERT INTO reports (number, generated_ns, sum_root, rfc9162_root, digest, lot_count, document) \
+                         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE (SELECT COALESCE(MAX(number), 0) FROM reports) = $8",
+                    )
+                    .bind(number)
+                    .bind(r.generated_ns)
+                    .bind(&r.sum_root)
+                    .bind(&r.rfc9162_root)
+                    .bind(&r.digest)
+                    .bind(int(r.lot_count)?)
+                    .bind(&r.jcs)
+                    .bind(number - 1)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                    if done.rows_affected() != 1 {
+                        return Err(conflict("report", &r.number.to_string()));
+                    }
+                    for chunk in w.leaves.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO report_leaves (report_number, lot_id, leaf) ");
+                        q.push_values(chunk, |mut b, (lot_id, leaf)| {
+                            b.push_bind(number).push_bind(lot_id.clone()).push_bind(leaf.clone());
+                        });
+                        q.build().execute(&mut **tx).await.map_err(db)?;
+                    }
+                }
+                Ok(())
+            }
             async fn one<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Option<T>, StoreError> {
                 let row: Option<(String,)> = sqlx::query_as(sql).bind(key).fetch_optional(&self.read).await.map_err(db)?;
                 row.map(|(text,)| decode(&text)).transpose()
@@ -1203,7 +1444,7 @@ macro_rules! store_impl {
                     });
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
-                Ok(())
+                Self::write_reports(tx, plan).await
             }
 
             /// An installation setting (see [`crate::AnyStore::setting`]).
@@ -1257,6 +1498,8 @@ macro_rules! store_impl {
                     ("did_documents", "SELECT lot_id || '|' || CAST(version AS TEXT) || '|' || document FROM did_documents ORDER BY lot_id, version"),
                     ("events", "SELECT CAST(sequence AS TEXT) || '|' || record || '|' || COALESCE(entry, '') FROM events ORDER BY sequence"),
                     ("event_head", "SELECT CAST(next_sequence AS TEXT) || '|' || head_hash FROM event_head"),
+                    ("report_key", "SELECT kid || '|' || public_jwk FROM report_key"),
+                    ("reports", "SELECT CAST(number AS TEXT) || '|' || digest || '|' || document FROM reports ORDER BY number"),
                 ] {
                     let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&self.read).await.map_err(db)?;
                     out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));
@@ -1271,6 +1514,8 @@ store_impl!(
     SqliteStore,
     sqlx::Sqlite,
     SQLITE_BEGIN,
+    // Deferred: a read transaction; WAL gives it one snapshot from its first read on.
+    "BEGIN",
     "SELECT next_sequence, head_hash FROM event_head WHERE singleton = 1"
 );
 // The row lock on the head serializes writers across server processes: gapless, no forks.
@@ -1278,5 +1523,6 @@ store_impl!(
     PgStore,
     sqlx::Postgres,
     "BEGIN",
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     "SELECT next_sequence, head_hash FROM event_head WHERE singleton = 1 FOR UPDATE"
 );

@@ -27,7 +27,9 @@ use cphar_registry::event::StoredEvent;
 use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
-use cphar_registry::store::{ChangeSet, Store, StoreError};
+use cphar_registry::store::{
+    ChangeSet, ReportInputs, ReportKeyRecord, Store, StoreError, StoredReport,
+};
 use serde_json::Value;
 use std::path::Path;
 
@@ -283,6 +285,26 @@ impl Store for AnyStore {
     }
     async fn policy_state(&self) -> Result<cphar_registry::store::PolicyState, StoreError> {
         dispatch!(self.policy_state())
+    }
+    async fn report_inputs(&self) -> Result<ReportInputs, StoreError> {
+        dispatch!(self.report_inputs())
+    }
+    async fn report_key(&self) -> Result<Option<ReportKeyRecord>, StoreError> {
+        dispatch!(self.report_key())
+    }
+    async fn reports(&self, after: u64, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
+        dispatch!(self.reports(after, limit))
+    }
+    async fn report(&self, number: Option<u64>) -> Result<Option<StoredReport>, StoreError> {
+        dispatch!(self.report(number))
+    }
+    async fn report_leaves(
+        &self,
+        number: u64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self.report_leaves(number, after, limit))
     }
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<u64>, StoreError> {
         dispatch!(self.apply(changes))

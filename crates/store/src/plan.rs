@@ -7,7 +7,10 @@ use cphar_registry::event::RegistryEvent;
 use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
-use cphar_registry::store::{ChangeSet, DidDocumentVersion, PolicyInstall, StoreError, TokenWrite};
+use cphar_registry::store::{
+    ChangeSet, DidDocumentVersion, PolicyInstall, ReportKeyRecord, ReportWrite, StoreError,
+    TokenWrite,
+};
 use std::collections::HashMap;
 
 /// Records to insert and records to update (with the version they replace).
@@ -35,6 +38,10 @@ pub(crate) struct Plan<'a> {
     pub tokens: Vec<&'a TokenWrite>,
     /// Policies put in force, in order.
     pub policies: Vec<&'a PolicyInstall>,
+    /// Report keys to certify (at most one can land).
+    pub report_keys: Vec<&'a ReportKeyRecord>,
+    /// Reserve reports to store, in order.
+    pub reports: Vec<&'a ReportWrite>,
 }
 
 impl<'a> Plan<'a> {
@@ -77,6 +84,8 @@ impl<'a> Plan<'a> {
             challenges_spent: sets.iter().flat_map(|s| s.challenges_spent()).collect(),
             tokens: sets.iter().flat_map(|s| s.tokens()).collect(),
             policies: sets.iter().filter_map(|s| s.policy()).collect(),
+            report_keys: sets.iter().filter_map(|s| s.report_key()).collect(),
+            reports: sets.iter().flat_map(|s| s.reports()).collect(),
         })
     }
 

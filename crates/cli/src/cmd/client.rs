@@ -6,7 +6,10 @@
 //! * `attest`: a verifier challenges a lot through the server, has a software seal key (from
 //!   `cphar keygen`) answer, and submits the answer — the server verifies it and, when valid,
 //!   the seal becomes Attested;
-//! * `tsa-root`: the root of the server's TSA chain, for `cphar ts verify --ca`.
+//! * `tsa-root`: the root of the server's TSA chain, for `cphar ts verify --ca`;
+//! * `report publish | get | proof`: reserve reports — publish one (operator, admin), download
+//!   a report with the report key and (auditor, admin) its leaves, or a lot's proof, as the
+//!   files `cphar report verify` checks offline.
 
 use crate::http::Client;
 use crate::io;
@@ -30,6 +33,78 @@ pub enum Command {
     /// Save the root of the server's TSA chain (`GET /tsa/certificate`, last certificate)
     /// for `cphar ts verify --ca`. Trust on first use: compare it with the operator's copy.
     TsaRoot(TsaRootArgs),
+    /// Reserve reports: publish, download, prove (files for `cphar report verify`).
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `cphar client report …`.
+#[derive(clap::Subcommand)]
+pub enum ReportCommand {
+    /// Publish the next report now (`POST /reports`, operator or admin token); writes it,
+    /// byte for byte as published, to `--out`.
+    Publish(ReportPublishArgs),
+    /// Download a report exactly as published (`GET /reports/{n}`), the report key
+    /// (`GET /reports/key`, a JWK for `--report-key`) and, with an auditor or admin token,
+    /// its leaves as JSON Lines (for `--leaves`).
+    Get(ReportGetArgs),
+    /// Download the inclusion or non-inclusion proof of a lot in a report
+    /// (`GET /reports/{n}/proof?lot=`, for `--proof`).
+    Proof(ReportProofArgs),
+}
+
+/// Options of `cphar client report publish`.
+#[derive(clap::Args)]
+pub struct ReportPublishArgs {
+    #[command(flatten)]
+    server: Server,
+    /// A file holding an operator or admin token.
+    #[arg(long, value_name = "FILE")]
+    token_file: PathBuf,
+    /// Where to write the report.
+    #[arg(long, value_name = "FILE", default_value = "report.json")]
+    out: PathBuf,
+}
+
+/// Options of `cphar client report get`.
+#[derive(clap::Args)]
+pub struct ReportGetArgs {
+    #[command(flatten)]
+    server: Server,
+    /// The report number, or `latest`.
+    #[arg(default_value = "latest")]
+    number: String,
+    /// Where to write the report.
+    #[arg(long, value_name = "FILE", default_value = "report.json")]
+    out: PathBuf,
+    /// Where to write the report key (public JWK).
+    #[arg(long, value_name = "FILE", default_value = "report.jwk")]
+    key_out: PathBuf,
+    /// Also download the report's leaves to this file (JSON Lines; needs --token-file).
+    #[arg(long, value_name = "FILE", requires = "token_file")]
+    leaves_out: Option<PathBuf>,
+    /// A file holding an auditor or admin token (for --leaves-out).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+/// Options of `cphar client report proof`.
+#[derive(clap::Args)]
+pub struct ReportProofArgs {
+    #[command(flatten)]
+    server: Server,
+    /// The report number.
+    #[arg(long)]
+    report: u64,
+    /// The lot.
+    #[arg(long)]
+    lot: String,
+    /// A file holding an auditor or admin token (or the operator's who bound the lot).
+    #[arg(long, value_name = "FILE")]
+    token_file: PathBuf,
+    /// Where to write the proof.
+    #[arg(long, value_name = "FILE", default_value = "proof.json")]
+    out: PathBuf,
 }
 
 /// Options of `cphar client tsa-root`.
@@ -109,6 +184,9 @@ pub fn run(command: Command) -> Result<ExitCode> {
             Command::Token(a) => token(a).await,
             Command::Attest(a) => attest(a).await,
             Command::TsaRoot(a) => tsa_root(a).await,
+            Command::Report(ReportCommand::Publish(a)) => report_publish(a).await,
+            Command::Report(ReportCommand::Get(a)) => report_get(a).await,
+            Command::Report(ReportCommand::Proof(a)) => report_proof(a).await,
         }
     })
 }
@@ -245,5 +323,136 @@ async fn tsa_root(a: TsaRootArgs) -> Result<ExitCode> {
     std::fs::write(&a.out, format!("{root}\n"))
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     println!("TSA root written to {}", a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+async fn report_publish(a: ReportPublishArgs) -> Result<ExitCode> {
+    let token = read_token(&a.token_file)?;
+    let answer = client(&a.server)?
+        .post("/reports", &token, &json!({}))
+        .await?;
+    if answer.status != 201 {
+        return Err(refused(
+            "the server did not publish a report",
+            answer.status,
+            &answer.body,
+        ));
+    }
+    write_file(&a.out, &answer.bytes)?;
+    let number = answer.body.get("reportNumber").and_then(Value::as_u64);
+    println!(
+        "report {} written to {}",
+        number.map_or_else(|| "?".to_owned(), |n| n.to_string()),
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report_get(a: ReportGetArgs) -> Result<ExitCode> {
+    let client = client(&a.server)?;
+    let path = if a.number == "latest" {
+        "/reports/latest".to_owned()
+    } else {
+        let n: u64 = a
+            .number
+            .parse()
+            .map_err(|_| anyhow!("the report number must be 1, 2, 3… or latest"))?;
+        format!("/reports/{n}")
+    };
+    let answer = client.get(&path, None).await?;
+    if answer.status != 200 {
+        return Err(refused("the server refused", answer.status, &answer.body));
+    }
+    write_file(&a.out, &answer.bytes)?;
+    let number = answer
+        .body
+        .get("reportNumber")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| anyhow!("the answer is not a report"))?;
+    let key = client.get("/reports/key", None).await?;
+    if key.status != 200 {
+        return Err(refused("the server refused", key.status, &key.body));
+    }
+    let jwk = key
+        .body
+        .get("publicKeyJwk")
+        .ok_or_else(|| anyhow!("the server's report key has no publicKeyJwk"))?;
+    write_file(&a.key_out, format!("{jwk}\n").as_bytes())?;
+    println!(
+        "report {number} written to {}, report key to {}",
+        a.out.display(),
+        a.key_out.display()
+    );
+    if let (Some(out), Some(token_file)) = (&a.leaves_out, &a.token_file) {
+        let token = read_token(token_file)?;
+        let mut lines = Vec::new();
+        let mut after: Option<String> = None;
+        let mut count = 0u64;
+        loop {
+            let page = match &after {
+                None => format!("/reports/{number}/leaves?limit=10000"),
+                Some(id) => format!("/reports/{number}/leaves?limit=10000&after={id}"),
+            };
+            let answer = client.get(&page, Some(&token)).await?;
+            if answer.status != 200 {
+                return Err(refused(
+                    "the server refused the leaves",
+                    answer.status,
+                    &answer.body,
+                ));
+            }
+            let leaves = answer
+                .body
+                .as_array()
+                .ok_or_else(|| anyhow!("the leaves are not a JSON array"))?;
+            for leaf in leaves {
+                // The leaves are served as JCS: canonicalizing again gives the same bytes.
+                lines.extend(cphar_jcs::canonicalize(leaf).context("a leaf is not I-JSON")?);
+                lines.push(b'\n');
+                after = leaf.get("lotId").and_then(Value::as_str).map(str::to_owned);
+                count += 1;
+            }
+            if leaves.len() < 10_000 {
+                break;
+            }
+        }
+        write_file(out, &lines)?;
+        println!("{count} leaves written to {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report_proof(a: ReportProofArgs) -> Result<ExitCode> {
+    let token = read_token(&a.token_file)?;
+    cphar_registry::ident::check_lot_id(&a.lot).map_err(|e| anyhow!("--lot: {e}"))?;
+    let answer = client(&a.server)?
+        .get(
+            &format!("/reports/{}/proof?lot={}", a.report, a.lot),
+            Some(&token),
+        )
+        .await?;
+    if answer.status != 200 {
+        return Err(refused(
+            "the server refused the proof",
+            answer.status,
+            &answer.body,
+        ));
+    }
+    write_file(&a.out, &answer.bytes)?;
+    println!(
+        "{} proof of {} in report {} written to {}",
+        answer
+            .body
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
+        a.lot,
+        a.report,
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

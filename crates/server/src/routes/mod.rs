@@ -18,6 +18,10 @@
 //! | `POST /challenges`, `POST /challenges/{id}/response` | verifier |
 //! | `POST /tokens`, `DELETE /tokens/{id}`, `POST /authority/revoke`, `POST /authority/expire` | admin |
 //! | `GET /policy` | any role; `PUT /policy` admin |
+//! | `POST /reports` | operator, admin |
+//! | `GET /reports`, `/reports/latest`, `/reports/key`, `/reports/{n}` | public |
+//! | `GET /reports/{n}/leaves` | auditor, admin |
+//! | `GET /reports/{n}/proof` | auditor, admin; operator (inclusion of lots it bound) |
 //! | `GET /session` | any role (who the token is) |
 //! | `GET /ui/…` | public: the web dashboard's files ([`ui`]); the dashboard calls the API with the user's token |
 //!
@@ -27,6 +31,7 @@ pub mod admin;
 pub mod audit;
 pub mod public;
 pub mod registry;
+pub mod reports;
 pub mod ui;
 pub mod verifier;
 

@@ -358,7 +358,7 @@ pub struct Options {
     pub skew_seconds: u64,
     /// The scheduler period (0: off, the default here).
     pub scheduler_interval_seconds: u64,
-    /// Copy these files (identity and EA keys) into the new data directory first.
+    /// Copy these files (identity, EA and report keys) into the new data directory first.
     pub keys_from: Option<PathBuf>,
     /// Per client address on the unauthenticated routes.
     pub anonymous_rate_limit: u32,
@@ -429,6 +429,7 @@ impl Server {
             for file in [
                 cphar_server::node::IDENTITY_KEY_FILE,
                 cphar_server::node::EA_KEY_FILE,
+                cphar_server::node::REPORT_KEY_FILE,
             ] {
                 std::fs::copy(from.join(file), data_dir.join(file)).unwrap();
             }

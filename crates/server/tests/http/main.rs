@@ -19,6 +19,8 @@
 //!   owner-only data directory;
 //! * [`status`] — a stripped tamper report is not valid (authenticated device status);
 //! * [`tsa`] — RFC 3161 through HTTP, checked by `openssl ts -verify`;
+//! * [`reports`] — signed reserve reports published, fetched and verified offline, departures
+//!   and non-inclusion proofs, who reads leaves and proofs, the report key's one identity;
 //! * [`scheduler`] — seal agents challenged concurrently within the configured bound;
 //! * [`schemas`] — every operation answered with its documented success; [`conformance`]
 //!   checks every answer of the suite against the OpenAPI schemas;
@@ -46,6 +48,7 @@ mod identity;
 mod lifecycle;
 mod redteam;
 mod replay;
+mod reports;
 mod roles;
 mod scheduler;
 mod schemas;
