@@ -141,6 +141,7 @@ export async function render(main, params, current) {
       h('section', { id: 'timeline', 'aria-labelledby': 'timeline-h' }, h('h2', { id: 'timeline-h' }, 'Lifecycle timeline'),
         h('ol', { class: 'timeline' }, timeline.map((e) => h('li', { 'data-event': e.eventType },
           h('time', { datetime: e.at }, when(e.at)), h('strong', {}, describe(e)), h('span', { class: 'muted' }, ` by ${e.actor}`))))),
+      h('section', { 'aria-label': 'Evidence' },
       table('Inspections', ['Inspected', 'Inspector', 'Seal', 'Quantity', 'Evidence'],
         (record.inspections || []).map((i) => [when(i.inspectedAt), i.inspector, i.sealUid, `${i.quantity.amount} ${i.quantity.unit}`, i.evidence.hash]),
         { id: 'inspections-table' }),
@@ -151,7 +152,7 @@ export async function render(main, params, current) {
           b.signOff ? `${b.signOff.auditor}, ${when(b.signOff.at)}` : '—',
           b.revocation ? `${b.revocation.reason}, ${when(b.revocation.at)}` : '—']), { id: 'bindings-table' }),
       table('Attestations', ['At', 'Outcome', 'Verifier'],
-        attestations.map((e) => [when(e.at), describe(e), (e.data && e.data.verifierDid) || e.actor]), { id: 'attestations-table' }));
+        attestations.map((e) => [when(e.at), describe(e), (e.data && e.data.verifierDid) || e.actor]), { id: 'attestations-table' })));
   } else {
     sections.push(h('p', { class: 'muted' }, 'The lot record, its history and evidence need an auditor, admin or operator token; its DID document is public.'));
   }

@@ -99,7 +99,7 @@ async fn browser(test: &str) -> Option<(Driver, Client)> {
         format!("--user-data-dir={}", driver.profile.path().display()),
     ];
     // Chromium's sandbox cannot start as root (CI containers); elsewhere it stays on.
-    if std::env::var("USER").as_deref() == Ok("root") || is_root() {
+    if is_root() {
         args.push("--no-sandbox".to_owned());
     }
     let mut caps = serde_json::Map::new();
@@ -921,6 +921,27 @@ async fn dashboard_refuses_a_wrong_token_and_works_by_keyboard() {
     ui.wait_text("#did-document", "did:web:registry.test:lots:LOT-K")
         .await;
     ui.shot("02-keyboard-lot").await;
+
+    // The operator who bound the lot: may revoke it and publish reports, may not sign off.
+    ui.click("#sign-out").await;
+    ui.sign_in(&roles.operator).await;
+    ui.wait_text("#who-text", "operator-1 (operator)").await;
+    ui.open("#/lot/LOT-K").await;
+    ui.wait_for("#revoke").await;
+    assert!(!ui.exists("#sign-off").await);
+    ui.open("#/reports").await;
+    ui.wait_for("#create-report").await;
+    // The verifier: nothing to act on, no details.
+    let verifier = s.token("verifier", "verifier-9").await;
+    ui.click("#sign-out").await;
+    ui.sign_in(&verifier).await;
+    ui.wait_text("#who-text", "verifier-9 (verifier)").await;
+    ui.open("#/lot/LOT-K").await;
+    ui.wait_text("#did-document", "LOT-K").await;
+    assert!(!ui.exists("#actions").await && !ui.exists("#lot-facts").await);
+    ui.open("#/reports").await;
+    ui.wait_for("#reports-table").await;
+    assert!(!ui.exists("#create-report").await);
 
     // The public view: no token, no lot details, the checkpoint verified from the leaves.
     ui.click("#sign-out").await;
