@@ -22,7 +22,7 @@ const MAX_ENTRIES = 50000;
 const PAGE = 5000;
 const GENESIS = '0'.repeat(96);
 
-class Failed extends Error {
+export class Failed extends Error {
   constructor(code, sequence, message) {
     super(message);
     this.code = code;
@@ -98,6 +98,27 @@ async function checkEntries(lines, id) {
   return epochCount;
 }
 
+/**
+ * Verifies the whole log up to a fresh checkpoint (auditor, admin): identity key, checkpoint
+ * signature, RFC 9162 root over the entries, chain, signatures, epochs. Calls `note` with
+ * each step done; answers `{lines, size}` or throws `Failed` (or an `ApiError`).
+ */
+export async function verifyWholeLog(note) {
+  const id = await identity();
+  note(`Registry identity key (Ed25519) from /.well-known/did.json, thumbprint ${id.thumbprint}: compare it with your pinned copy.`);
+  const cp = await openCheckpoint(await request('/audit/checkpoint', { as: 'text' }), id.origin, id.jwk);
+  note(`Checkpoint signature verified: ${cp.size} entries, root ${hex(cp.root).slice(0, 16)}…${cp.time ? `, signed ${when(cp.time)}` : ''}.`);
+  if (cp.size > MAX_ENTRIES) throw new Failed('log_too_large', null, `${cp.size} entries: too many to check here; use cphar audit verify`);
+  const lines = await entries(cp.size);
+  if (lines.length !== cp.size) throw new Failed('entries_missing', lines.length, `${lines.length} entries read for a checkpoint of ${cp.size}`);
+  const root = await merkleRoot(await Promise.all(lines.map((l) => leafHash(bytes(l)))));
+  if (hex(root) !== hex(cp.root)) throw new Failed('root_mismatch', null, 'the entries do not hash to the checkpoint root');
+  note(`The ${lines.length} entries hash to the checkpoint root (RFC 9162).`);
+  const epochs = await checkEntries(lines, id);
+  note(`Hash chain (SHA-384), ${lines.length} entry signatures (ECDSA P-384) and ${epochs} epoch countersignature(s) (Ed25519) verified.`);
+  return { lines, size: cp.size };
+}
+
 function entryTable(lines, caption) {
   const rows = lines.slice(-200).reverse().map((line) => {
     const e = JSON.parse(line);
@@ -122,27 +143,21 @@ export async function render(main, _params, current) {
     listing);
   const note = (text) => checks.append(h('li', {}, text));
   try {
-    const id = await identity();
-    note(`Registry identity key (Ed25519) from /.well-known/did.json, thumbprint ${id.thumbprint}: compare it with your pinned copy.`);
-    const cp = await openCheckpoint(await request('/audit/checkpoint', { as: 'text' }), id.origin, id.jwk);
-    note(`Checkpoint signature verified: ${cp.size} entries, root ${hex(cp.root).slice(0, 16)}…${cp.time ? `, signed ${when(cp.time)}` : ''}.`);
-    if (!current()) return;
-    if (cp.size > MAX_ENTRIES) {
-      fill(status, badge('warn', 'checkpoint verified'), ` The log has ${cp.size} entries: too many to check here; use cphar audit verify.`);
-      return;
-    }
     if (can('readWholeAudit')) {
-      const lines = await entries(cp.size);
-      if (lines.length !== cp.size) throw new Failed('entries_missing', lines.length, `${lines.length} entries read for a checkpoint of ${cp.size}`);
-      const root = await merkleRoot(await Promise.all(lines.map((l) => leafHash(bytes(l)))));
-      if (hex(root) !== hex(cp.root)) throw new Failed('root_mismatch', null, 'the entries do not hash to the checkpoint root');
-      note(`The ${lines.length} entries hash to the checkpoint root (RFC 9162).`);
-      const epochs = await checkEntries(lines, id);
-      note(`Hash chain (SHA-384), ${lines.length} entry signatures (ECDSA P-384) and ${epochs} epoch countersignature(s) (Ed25519) verified.`);
+      const { lines } = await verifyWholeLog(note);
       if (!current()) return;
       fill(status, badge('ok', 'verified'), ` All ${lines.length} entries up to the checkpoint.`);
       fill(listing, h('section', { 'aria-labelledby': 'entries-h' }, h('h2', { id: 'entries-h' }, 'Latest entries'), entryTable(lines, 'The latest 200 entries, newest first')));
     } else {
+      const id = await identity();
+      note(`Registry identity key (Ed25519) from /.well-known/did.json, thumbprint ${id.thumbprint}: compare it with your pinned copy.`);
+      const cp = await openCheckpoint(await request('/audit/checkpoint', { as: 'text' }), id.origin, id.jwk);
+      note(`Checkpoint signature verified: ${cp.size} entries, root ${hex(cp.root).slice(0, 16)}…${cp.time ? `, signed ${when(cp.time)}` : ''}.`);
+      if (!current()) return;
+      if (cp.size > MAX_ENTRIES) {
+        fill(status, badge('warn', 'checkpoint verified'), ` The log has ${cp.size} entries: too many to check here; use cphar audit verify.`);
+        return;
+      }
       const hashes = await leaves(cp.size);
       const root = await merkleRoot(hashes);
       if (hashes.length !== cp.size || hex(root) !== hex(cp.root)) throw new Failed('root_mismatch', null, 'the leaf hashes do not lead to the checkpoint root');

@@ -7,6 +7,7 @@
 
 import { can, explain, optional, request } from './api.js';
 import { parse, totals as sumLeaves } from './decimal.js';
+import { verifyWholeLog } from './audit.js';
 import { badge, fill, h, link, table, when } from './dom.js';
 import { b64url, bytes, concat, hex, jcs, leafHash, merkleRoot, sha256, thumbprint, verifySignature, without } from './verify.js';
 
@@ -124,6 +125,29 @@ async function checkLeaves(report, leaves) {
   return `${leaves.length} leaves: RFC 9162 root and totals recomputed and equal.`;
 }
 
+/**
+ * Ties the report to the audit log, verified here first: its key must be certified there
+ * (`report_key_certified` with its thumbprint) and its publication recorded
+ * (`report_published` with its number and digest).
+ */
+async function inAuditLog(report, digest, note) {
+  const { lines } = await verifyWholeLog((text) => note(`Audit log: ${text}`));
+  let certified = null;
+  let published = null;
+  lines.forEach((line, i) => {
+    const e = JSON.parse(line);
+    const d = (e.eventData && e.eventData.data) || {};
+    if (e.eventType === 'report_key_certified' && d.kid === report.reportKey.kid) certified = i;
+    if (e.eventType === 'report_published' && d.reportNumber === report.reportNumber) {
+      if (d.reportDigest !== digest) throw new Invalid('audit_digest_mismatch', `the audit log records another digest for report ${report.reportNumber}`);
+      published = i;
+    }
+  });
+  if (certified === null) throw new Invalid('report_key_not_certified', 'no audit entry certifies the report key');
+  if (published === null) throw new Invalid('report_not_in_audit_log', 'no audit entry records this report');
+  return `Report key certified in audit entry ${certified}; publication recorded in audit entry ${published} with this digest.`;
+}
+
 function totalsTable(report) {
   return table('Totals', ['Commodity', 'Unit', 'Quantity', 'Lots'],
     (report.totals || []).map((x) => [x.commodity, x.unit, h('span', { class: 'num' }, x.quantity), String(x.lots)]),
@@ -165,6 +189,11 @@ async function renderOne(main, n, current) {
     const { done, digest } = await verifyReport(report, jwkOf(keyAnswer), previous);
     done.forEach(note);
     note(`Report digest (SHA-256 of its JCS without the token): ${digest}.`);
+    if (can('readWholeAudit')) {
+      note(await inAuditLog(report, digest, note));
+    } else {
+      note('Report key as served by GET /reports/key: its certification in the audit log is checked with an auditor or admin token.');
+    }
     if (can('readWholeAudit') && report.lotCount <= MAX_LEAVES) {
       note(await checkLeaves(report, await fetchLeaves(report.reportNumber)));
     } else {

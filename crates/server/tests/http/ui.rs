@@ -732,6 +732,9 @@ async fn dashboard_main_paths() {
         "Continues report 1",
         "RFC 9162 root and totals recomputed",
         "RFC 3161 token present",
+        "Audit log: Hash chain (SHA-384)",
+        "Report key certified in audit entry",
+        "publication recorded in audit entry",
     ] {
         assert!(checks.contains(check), "{check} missing from {checks}");
     }
