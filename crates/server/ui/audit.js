@@ -60,7 +60,7 @@ async function leaves(size) {
 }
 
 /** Checks the chain, signatures and epochs of whole-log entry lines (see the module comment). */
-async function checkEntries(lines, id) {
+export async function checkEntries(lines, id) {
   const epochs = new Map();
   let previous = GENESIS;
   let epochCount = 0;

@@ -18,7 +18,7 @@ const MAX_LEAVES = 200000;
 const LEAVES_PAGE = 10000;
 const ALG_CURVE = { Ed25519: 'Ed25519', 'ECDSA-P384-SHA384': 'P-384' };
 
-class Invalid extends Error {
+export class Invalid extends Error {
   constructor(code, message) {
     super(message);
     this.code = code;
@@ -55,7 +55,7 @@ function sumKeyOrder(a, b) {
 }
 
 /** Runs the checks; answers the list of what was verified, or throws `Invalid`. */
-async function verifyReport(report, key, previous) {
+export async function verifyReport(report, key, previous) {
   const done = [];
   if (report.format !== FORMAT) throw new Invalid('unsupported_format', `format ${report.format}`);
   if (!Number.isSafeInteger(report.reportNumber) || report.reportNumber < 1) throw new Invalid('malformed_report', 'reportNumber');

@@ -963,3 +963,118 @@ async fn dashboard_refuses_a_wrong_token_and_works_by_keyboard() {
     ui.c.close().await.unwrap();
     s.stop().await;
 }
+
+/// The dashboard's verifiers, run in the browser on real data from the server and on tampered
+/// copies of it: a checkpoint, the audit log and a report pass as served and fail, with the
+/// reason, once changed; the JavaScript RFC 9162 roots equal `cphar-tlog`'s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_verifiers_reject_tampering() {
+    let Some((_driver, client)) = browser("dashboard_verifiers_reject_tampering").await else {
+        return;
+    };
+    let pki = Pki::new();
+    let s = Server::start(&pki, Options::default()).await;
+    let roles = s.roles().await;
+    let seal = seed_lot(&s, &pki, &roles, "LOT-T", ("tin", "3.25", "t"), true).await;
+    attest(&s, &roles, &seal, "LOT-T", DeviceStatus::Operational).await;
+    let report = publish_report(&s, &roles.operator).await;
+    let key = s.get("/reports/key", None).await.expect(200)["publicKeyJwk"].clone();
+    let note = s.get("/audit/checkpoint", None).await.text();
+    let lines: Vec<String> = String::from_utf8(s.audit_export().await)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // The identity key as pinned from the data directory, not as the server publishes it.
+    let identity = s.identity().to_jwk().to_json();
+    let ui = Ui::new(client, &s, "verifiers");
+    ui.open("#/login").await;
+    ui.wait_for("#login-form").await;
+
+    let script = r#"
+      const [note, identity, lines, report, key, done] = arguments;
+      (async () => {
+        const v = await import('/ui/verify.js');
+        const audit = await import('/ui/audit.js');
+        const reports = await import('/ui/reports.js');
+        const attempt = async (f) => {
+          try { await f(); return 'ok'; } catch (e) { return e.code || e.message; }
+        };
+        const origin = 'registry.test/audit';
+        const out = {};
+        out.checkpoint = await attempt(() => v.openCheckpoint(note, origin, identity));
+        const body = note.split('\n');
+        body[1] = String(Number(body[1]) + 1);
+        out.checkpointSize = await attempt(() => v.openCheckpoint(body.join('\n'), origin, identity));
+        out.checkpointOrigin = await attempt(() => v.openCheckpoint(note, 'elsewhere.test/audit', identity));
+        const sig = note.lastIndexOf(' ') + 12;
+        const flipped = note.slice(0, sig) + (note[sig] === 'A' ? 'B' : 'A') + note.slice(sig + 1);
+        out.checkpointSignature = await attempt(() => v.openCheckpoint(flipped, origin, identity));
+        out.roots = [];
+        for (let n = 0; n <= 9; n++) {
+          const leaves = await Promise.all([...Array(n).keys()].map((i) => v.leafHash(v.bytes(`leaf-${i}`))));
+          out.roots.push(v.hex(await v.merkleRoot(leaves)));
+        }
+        const id = { jwk: identity, thumbprint: await v.thumbprint(identity) };
+        out.entries = await attempt(() => audit.checkEntries(lines, id));
+        const changed = JSON.parse(lines[3]);
+        changed.eventData.actor = 'mallory';
+        out.entryChanged = await attempt(() => audit.checkEntries([...lines.slice(0, 3), v.jcs(changed), ...lines.slice(4)], id));
+        out.entryDropped = await attempt(() => audit.checkEntries([...lines.slice(0, 2), ...lines.slice(3)], id));
+        const swapped = [...lines];
+        [swapped[2], swapped[3]] = [swapped[3], swapped[2]];
+        out.entriesSwapped = await attempt(() => audit.checkEntries(swapped, id));
+        out.report = await attempt(() => reports.verifyReport(report, key, null));
+        const inflated = JSON.parse(JSON.stringify(report));
+        inflated.totals[0].quantity = '1000';
+        out.reportTotals = await attempt(() => reports.verifyReport(inflated, key, null));
+        out.reportKey = await attempt(() => reports.verifyReport(report, identity, null));
+        const recounted = JSON.parse(JSON.stringify(report));
+        recounted.lotCount += 1;
+        out.reportCount = await attempt(() => reports.verifyReport(recounted, key, null));
+        done(out);
+      })().catch((e) => done({ error: String(e) }));
+    "#;
+    let out =
+        ui.c.execute_async(
+            script,
+            vec![json!(note), identity, json!(lines), report, key],
+        )
+        .await
+        .unwrap();
+    assert!(out.get("error").is_none(), "{out}");
+    assert_eq!(out["checkpoint"], "ok", "{out}");
+    assert_eq!(
+        out["checkpointSize"],
+        "the checkpoint signature does not verify with the identity key"
+    );
+    assert_eq!(
+        out["checkpointOrigin"],
+        "checkpoint of \"registry.test/audit\", expected \"elsewhere.test/audit\""
+    );
+    assert_eq!(
+        out["checkpointSignature"],
+        "the checkpoint signature does not verify with the identity key"
+    );
+    assert_eq!(out["entries"], "ok", "{out}");
+    assert_eq!(out["entryChanged"], "bad_signature");
+    assert_eq!(out["entryDropped"], "sequence_gap");
+    assert_eq!(out["entriesSwapped"], "sequence_gap");
+    assert_eq!(out["report"], "ok", "{out}");
+    assert_eq!(out["reportTotals"], "signature_invalid");
+    assert_eq!(out["reportKey"], "report_key_mismatch");
+    assert_eq!(out["reportCount"], "signature_invalid");
+    for n in 0..=9usize {
+        let leaves: Vec<_> = (0..n)
+            .map(|i| cphar_tlog::leaf_hash(format!("leaf-{i}").as_bytes()))
+            .collect();
+        assert_eq!(
+            out["roots"][n],
+            cphar_crypto::hex(&cphar_tlog::root(&leaves)),
+            "RFC 9162 root of {n} leaves"
+        );
+    }
+    ui.assert_console_clean(&[]).await;
+    ui.c.close().await.unwrap();
+    s.stop().await;
+}
