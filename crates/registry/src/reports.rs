@@ -3,7 +3,8 @@
 //! verifier are `cphar-report`'s).
 //!
 //! Publishing follows the registry's one rule for operations: it reads once
-//! ([`Store::report_inputs`]: the active set with every leaf field, lot counts by state, the
+//! ([`Store::report_inputs`]: the active set with every leaf field, each lot made into its
+//! leaf as it is read, lot counts by state, the
 //! policy in force, the previous report and the lots that left since, in ONE read
 //! transaction), decides in pure code ([`leaf_of`], [`departure_reason`], `build_report`),
 //! asks the registry's own TSA for a token over the report's imprint, and writes once: the
@@ -84,8 +85,6 @@ pub struct PublishedReport {
     pub stored: StoredReport,
     /// The report.
     pub report: Report,
-    /// Its leaves, sorted (to serve proofs without reading them back).
-    pub leaves: Vec<LotLeaf>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,24 +195,18 @@ fn code(text: &str) -> String {
         .collect()
 }
 
-/// The report's snapshot from what was read, at `now` (whole seconds) after `from` (the
+/// The report's snapshot from what was read (`leaves` made by [`leaf_of`]), at `now` (whole seconds) after `from` (the
 /// previous report's `generatedAt`). A departure is dated when its lot last changed, within
 /// `(from, now]` (a change between the previous report's read and its `generatedAt` is dated
 /// one second after `from`).
 ///
-/// # Errors
-/// As [`leaf_of`].
-pub fn snapshot_of(
+pub fn snapshot_of<I>(
     inputs: &ReportInputs,
+    leaves: I,
     from: Option<Timestamp>,
     now: Timestamp,
     settings: &ReportSettings,
-) -> Result<Snapshot<Vec<LotLeaf>>, Refusal> {
-    let leaves = inputs
-        .active
-        .iter()
-        .map(leaf_of)
-        .collect::<Result<Vec<_>, _>>()?;
+) -> Snapshot<I> {
     let departed = match from {
         None => Vec::new(),
         Some(from) => inputs
@@ -245,13 +238,13 @@ pub fn snapshot_of(
             version: 0,
         },
     };
-    Ok(Snapshot {
+    Snapshot {
         leaves,
         lot_counts_by_state: inputs.lots_by_state.iter().cloned().collect(),
         policy,
         departed,
         timestamp_grace: settings.timestamp_grace,
-    })
+    }
 }
 
 /// Certifies `key` as the report key: the row and a `report_key_certified` event carrying its
@@ -293,14 +286,14 @@ pub fn certify_key(key: &VerifyingKey, ctx: Ctx<'_>) -> Result<ChangeSet, Refusa
     })
 }
 
-/// The write of a timestamped report: its row and leaves, the token's fact and
-/// `report_published`.
+/// The write of a timestamped report: its row and leaves (moved in: the largest part of a
+/// report is written, not copied), the token's fact and `report_published`.
 ///
 /// # Errors
 /// `report_build_failed` for a report without a token or out of range.
 pub fn decide_publish(
     report: &Report,
-    leaves: &[LotLeaf],
+    leaves: Vec<LotLeaf>,
     fact: &ServiceEvent,
     ctx: Ctx<'_>,
 ) -> Result<(ChangeSet, StoredReport), Refusal> {
@@ -324,14 +317,6 @@ pub fn decide_publish(
         digest: digest.clone(),
         lot_count: report.lot_count,
     };
-    let leaf_rows = leaves
-        .iter()
-        .map(|l| {
-            String::from_utf8(l.to_jcs())
-                .map(|text| (l.lot_id.clone(), text))
-                .map_err(|_| Refusal::new(RefusalCode::ReportBuildFailed, "leaf is not UTF-8"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let mut changes = service_event::record(std::slice::from_ref(fact), ctx);
     changes.events.push(RegistryEvent {
         event_type: EventType::ReportPublished,
@@ -355,7 +340,7 @@ pub fn decide_publish(
     });
     changes.reports.push(ReportWrite {
         report: stored.clone(),
-        leaves: leaf_rows,
+        leaves,
     });
     Ok((changes, stored))
 }
@@ -446,7 +431,23 @@ impl<S: Store> Registry<S> {
         crate::ident::check_actor(actor)?;
         let public = signer.verifying_key();
         for _ in 0..MAX_ATTEMPTS {
-            let inputs = self.store.report_inputs().await?;
+            // Each active lot becomes its leaf as it is read: only leaves are kept.
+            let mut leaves = Vec::new();
+            let mut refused: Option<Refusal> = None;
+            let inputs = self
+                .store
+                .report_inputs(&mut |row| {
+                    if refused.is_none() {
+                        match leaf_of(&row) {
+                            Ok(leaf) => leaves.push(leaf),
+                            Err(e) => refused = Some(e),
+                        }
+                    }
+                })
+                .await?;
+            if let Some(e) = refused {
+                return Err(e.into());
+            }
             let known = inputs
                 .report_key
                 .as_ref()
@@ -477,27 +478,22 @@ impl<S: Store> Registry<S> {
                 )
                 .into());
             }
+            // The leaves are cloned one at a time into the tree builder, never all at once.
             let snapshot = snapshot_of(
                 &inputs,
+                leaves.iter().cloned(),
                 previous.as_ref().map(VerifiedReport::generated_at),
                 now,
                 settings,
-            )?;
-            let leaves = snapshot.leaves.clone();
+            );
             let report = build_report(snapshot, previous.as_ref(), signer, now)
                 .map_err(|e| Refusal::report_build(&e))?;
             let issued = tsa.timestamp(&timestamp_imprint(&report))?;
             let report = report.with_timestamp(&issued.token_der);
             let ctx = self.ctx(actor)?;
-            let (changes, stored) = decide_publish(&report, &leaves, &issued.fact, ctx)?;
+            let (changes, stored) = decide_publish(&report, leaves, &issued.fact, ctx)?;
             match self.store.apply(changes).await {
-                Ok(_) => {
-                    return Ok(PublishedReport {
-                        stored,
-                        report,
-                        leaves,
-                    });
-                }
+                Ok(_) => return Ok(PublishedReport { stored, report }),
                 // Another process took this number: recompute from a fresh read.
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -670,7 +666,13 @@ mod tests {
             binding: None,
             seal: None,
         });
-        let snapshot = snapshot_of(&inputs, Some(from), now, &ReportSettings::default()).unwrap();
+        let snapshot = snapshot_of(
+            &inputs,
+            Vec::<LotLeaf>::new(),
+            Some(from),
+            now,
+            &ReportSettings::default(),
+        );
         assert_eq!(snapshot.departed[0].at, "2026-12-01T10:00:06Z");
         assert_eq!(snapshot.departed[0].reason, "left_active_set");
         assert_eq!(snapshot.policy.id, NO_POLICY_ID);

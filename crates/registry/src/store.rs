@@ -181,8 +181,8 @@ pub struct StoredReport {
 pub struct ReportWrite {
     /// The report row (its number must be unused: a concurrent publish conflicts).
     pub report: StoredReport,
-    /// `(lot id, leaf JCS)`, sorted by lot id.
-    pub leaves: Vec<(String, String)>,
+    /// The leaves, sorted by lot id (each stored as its JCS).
+    pub leaves: Vec<cphar_report::LotLeaf>,
 }
 
 /// One lot of the active reserve set, with what its leaf needs.
@@ -209,11 +209,10 @@ pub struct DepartedRow {
     pub seal: Option<SealRecord>,
 }
 
-/// What publishing a reserve report needs, read in one read transaction (one instant).
+/// What publishing a reserve report needs besides the active lots (which
+/// [`Store::report_inputs`] hands over one by one), read in the same read transaction.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReportInputs {
-    /// The active reserve set, sorted by lot id (bytewise).
-    pub active: Vec<ActiveLotRow>,
     /// All lots by lot state (`(state, count)`).
     pub lots_by_state: Vec<(String, u64)>,
     /// The policy in force.
@@ -542,8 +541,13 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<LotWithCurrent>, StoreError>> + Send;
     /// The policy in force and the anti-rollback marks.
     fn policy_state(&self) -> impl Future<Output = Result<PolicyState, StoreError>> + Send;
-    /// What a reserve report needs, read in ONE read transaction (a consistent snapshot).
-    fn report_inputs(&self) -> impl Future<Output = Result<ReportInputs, StoreError>> + Send;
+    /// What a reserve report needs, read in ONE read transaction (a consistent snapshot): each
+    /// lot of the active reserve set goes to `active` as it is read, in lot id order (bytewise),
+    /// so the caller keeps only what it makes of it; the rest is returned.
+    fn report_inputs(
+        &self,
+        active: &mut (dyn FnMut(ActiveLotRow) + Send),
+    ) -> impl Future<Output = Result<ReportInputs, StoreError>> + Send;
     /// The certified report key.
     fn report_key(
         &self,

@@ -1,11 +1,12 @@
 //! Reserve reports in the server: the in-process TSA as the registry's report timestamper,
 //! publishing (for `POST /reports` and the scheduler), and the proof trees of recent reports.
 //!
-//! Proofs need the whole sum tree of a report. The last [`CACHED_TREES`] trees are kept in
-//! memory (a published report's tree is cached as it is published); an older report's tree is
-//! rebuilt from its stored leaves, one rebuild at a time, each rebuild charged to the caller's
-//! allowance ([`AppState::limit_client`]) on top of the request itself, and checked against
-//! the report's stored roots before it serves anything.
+//! Proofs need the whole sum tree of a report. The trees of the last [`CACHED_TREES`] reports
+//! asked about are kept in memory; any other is built from its stored leaves (publishing
+//! keeps no copy of them: the report's leaves are moved into its write), one build at a
+//! time, each charged to the caller's allowance ([`AppState::limit_client`]) on top of the
+//! request itself, and checked against the report's stored `sumRoot` before it serves
+//! anything.
 
 use crate::problem::{ApiCode, Problem};
 use crate::state::AppState;
@@ -117,14 +118,6 @@ pub async fn publish(s: &Arc<AppState>, actor: &str) -> Result<PublishedReport, 
             p
         })?;
     s.metrics.decision("report", "published");
-    let number = published.stored.number;
-    let leaves = published.leaves.clone();
-    // Hashing every leaf again is CPU work: off the async workers.
-    match tokio::task::spawn_blocking(move || SumTree::new(leaves)).await {
-        Ok(Ok(tree)) => s.reports.insert(number, Arc::new(tree)),
-        // The report is published; its proofs will be served from the stored leaves.
-        _ => tracing::warn!(target: "cphar::report", number, "could not cache the proof tree"),
-    }
     Ok(published)
 }
 

@@ -301,12 +301,16 @@ migrations_fn!(apply_migrations_pg, sqlx::Postgres);
 macro_rules! store_impl {
     ($store:ident, $db:ty, $begin:expr, $begin_read:expr, $lock_head:literal) => {
         impl $store {
-            /// What a reserve report needs, in ONE read transaction: on SQLite (WAL) a
+            /// What a reserve report needs, in ONE read transaction (each active lot handed to
+            /// `on_active` as it is read, the rest returned): on SQLite (WAL) a
             /// transaction's reads all see the snapshot of its first read; on PostgreSQL it is
             /// REPEATABLE READ. Active lots are read in pages of [`REPORT_PAGE`] by lot id,
             /// each page one statement joining binding, latest DID document and the seal's
             /// last `seal_attested` entry (no per-lot queries).
-            pub async fn report_inputs(&self) -> Result<ReportInputs, StoreError> {
+            pub async fn report_inputs(
+                &self,
+                on_active: &mut (dyn FnMut(ActiveLotRow) + Send),
+            ) -> Result<ReportInputs, StoreError> {
                 let mut tx = self.read.begin_with($begin_read).await.map_err(db)?;
                 let report_key: Option<(String, String, i64)> =
                     sqlx::query_as("SELECT kid, public_jwk, certified_ns FROM report_key WHERE singleton = 1")
@@ -329,7 +333,6 @@ macro_rules! store_impl {
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(db)?;
-                let mut active = Vec::new();
                 let mut after = String::new();
                 loop {
                     #[allow(clippy::type_complexity)]
@@ -354,7 +357,7 @@ macro_rules! store_impl {
                             (Some(v), Some(d)) => Some((uint(v)?, d)),
                             _ => None,
                         };
-                        active.push(ActiveLotRow {
+                        on_active(ActiveLotRow {
                             lot: decode(&lot)?,
                             seal_uid,
                             did_document,
@@ -385,7 +388,6 @@ macro_rules! store_impl {
                 };
                 tx.rollback().await.map_err(db)?;
                 Ok(ReportInputs {
-                    active,
                     lots_by_state: counts
                         .into_iter()
                         .map(|(state, n)| Ok((state, uint(n)?)))
@@ -494,9 +496,17 @@ macro_rules! store_impl {
                         return Err(conflict("report", &r.number.to_string()));
                     }
                     for chunk in w.leaves.chunks(INSERT_CHUNK) {
+                        let rows = chunk
+                            .iter()
+                            .map(|l| {
+                                String::from_utf8(l.to_jcs())
+                                    .map(|text| (l.lot_id.clone(), text))
+                                    .map_err(|_| StoreError::Corrupt("a leaf is not UTF-8".into()))
+                            })
+                            .collect::<Result<Vec<_>, StoreError>>()?;
                         let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO report_leaves (report_number, lot_id, leaf) ");
-                        q.push_values(chunk, |mut b, (lot_id, leaf)| {
-                            b.push_bind(number).push_bind(lot_id.clone()).push_bind(leaf.clone());
+                        q.push_values(rows, |mut b, (lot_id, leaf)| {
+                            b.push_bind(number).push_bind(lot_id).push_bind(leaf);
                         });
                         q.build().execute(&mut **tx).await.map_err(db)?;
                     }

@@ -286,8 +286,11 @@ impl Store for AnyStore {
     async fn policy_state(&self) -> Result<cphar_registry::store::PolicyState, StoreError> {
         dispatch!(self.policy_state())
     }
-    async fn report_inputs(&self) -> Result<ReportInputs, StoreError> {
-        dispatch!(self.report_inputs())
+    async fn report_inputs(
+        &self,
+        active: &mut (dyn FnMut(cphar_registry::store::ActiveLotRow) + Send),
+    ) -> Result<ReportInputs, StoreError> {
+        dispatch!(self.report_inputs(active))
     }
     async fn report_key(&self) -> Result<Option<ReportKeyRecord>, StoreError> {
         dispatch!(self.report_key())

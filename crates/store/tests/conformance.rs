@@ -72,6 +72,7 @@ conformance!(
     sign_off_refused_to_inspector_of_the_bound_seal,
     installation_settings_are_written_once,
     a_deferred_epoch_opens_at_the_first_event,
+    report_inputs_and_report_numbers,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -2664,4 +2665,129 @@ async fn a_deferred_epoch_opens_at_the_first_event(db: TestDb) {
     let export: String = entries.iter().map(|(_, l)| format!("{l}\n")).collect();
     cphar_audit::verify_export(export.as_bytes(), Some(&identity_key().verifying_key())).unwrap();
     store.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reserve reports
+
+/// What a report reads in one transaction (active lots with their leaf fields, counts by
+/// state, the previous report, lots that left since), and report numbers: one report per
+/// number, none skipped, one report key.
+async fn report_inputs_and_report_numbers(db: TestDb) {
+    use cphar_registry::store::{ReportKeyRecord, ReportWrite, StoredReport};
+    let env = Env::new(&db).await;
+    env.active_lot("LOT-2", "SEAL-2", ED).await;
+    env.active_lot("LOT-1", "SEAL-1", ED).await;
+    env.register("SEAL-3", ED).await;
+    env.inspect("LOT-3", "SEAL-3").await;
+    env.bind("LOT-3").await;
+    let store = env.store();
+    let mut active = Vec::new();
+    let inputs = store
+        .report_inputs(&mut |row| active.push(row))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = active.iter().map(|r| r.lot.lot_id.as_str()).collect();
+    assert_eq!(ids, ["LOT-1", "LOT-2"], "the active set, by lot id");
+    let row = &active[0];
+    assert_eq!(row.seal_uid.as_deref(), Some("SEAL-1"));
+    let (version, document) = row.did_document.as_ref().unwrap();
+    assert_eq!(*version, row.lot.did_version);
+    assert!(document.contains(&env.lot_did("LOT-1")));
+    assert!(row.attestation_entry.is_none(), "never attested");
+    assert_eq!(inputs.lots_by_state, [("bound".to_owned(), 3)]);
+    assert!(inputs.previous.is_none() && inputs.departed.is_empty());
+    assert!(inputs.report_key.is_none());
+
+    let leaf = |id: &str| cphar_report::LotLeaf {
+        lot_id: id.into(),
+        commodity: "copper cathode".into(),
+        grade: "Grade A".into(),
+        quantity: "400.000".into(),
+        unit: "kg".into(),
+        seal_uid: "SEAL".into(),
+        did_version_id: 1,
+        did_document_hash: format!("sha256:{}", "ab".repeat(32)),
+        last_attestation: None,
+    };
+    let report = |number: u64, leaves: &[&str]| {
+        change_set(Parts {
+            reports: vec![ReportWrite {
+                report: StoredReport {
+                    number,
+                    jcs: format!("{{\"reportNumber\":{number}}}"),
+                    generated_ns: 1,
+                    sum_root: "00".repeat(32),
+                    rfc9162_root: "11".repeat(32),
+                    digest: "22".repeat(32),
+                    lot_count: leaves.len() as u64,
+                },
+                leaves: leaves.iter().map(|id| leaf(id)).collect(),
+            }],
+            ..Parts::default()
+        })
+    };
+    let conflict = |r: Result<Vec<u64>, StoreError>| match r {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    // Report 2 before report 1: refused, nothing lands.
+    let before = env.snapshot().await;
+    conflict(store.apply(report(2, &["LOT-1"])).await);
+    assert_same_snapshot(&before, &env.snapshot().await, "a report out of sequence");
+    store.apply(report(1, &["LOT-1", "LOT-2"])).await.unwrap();
+    // A second report 1 (a concurrent publisher): refused, nothing lands.
+    let before = env.snapshot().await;
+    conflict(store.apply(report(1, &["LOT-1"])).await);
+    assert_same_snapshot(&before, &env.snapshot().await, "a second report 1");
+    let stored = store.report(None).await.unwrap().unwrap();
+    assert_eq!((stored.number, stored.lot_count), (1, 2));
+    assert_eq!(store.report(Some(1)).await.unwrap(), Some(stored.clone()));
+    assert_eq!(store.report(Some(2)).await.unwrap(), None);
+    let leaves = store.report_leaves(1, Some("LOT-1"), 10).await.unwrap();
+    let jcs = String::from_utf8(leaf("LOT-2").to_jcs()).unwrap();
+    assert_eq!(leaves, [("LOT-2".to_owned(), jcs)]);
+
+    // LOT-2 leaves the active set: listed as departed from report 1, with its binding.
+    env.reg
+        .revoke("LOT-2", RevocationReason::TamperDetected, "operator-1")
+        .await
+        .unwrap();
+    let mut active = Vec::new();
+    let inputs = store
+        .report_inputs(&mut |row| active.push(row.lot.lot_id))
+        .await
+        .unwrap();
+    assert_eq!(active, ["LOT-1"]);
+    assert_eq!(inputs.previous, Some(stored));
+    let departed: Vec<&str> = inputs
+        .departed
+        .iter()
+        .map(|d| d.lot.lot_id.as_str())
+        .collect();
+    assert_eq!(departed, ["LOT-2"]);
+    let binding = inputs.departed[0].binding.as_ref().unwrap();
+    assert_eq!(
+        binding.revocation.map(|r| r.reason),
+        Some(RevocationReason::TamperDetected)
+    );
+    assert_eq!(
+        cphar_registry::reports::departure_reason(&inputs.departed[0]),
+        "tamper_detected"
+    );
+
+    // One report key: a second certification conflicts.
+    let key = |kid: &str| {
+        change_set(Parts {
+            report_key: Some(ReportKeyRecord {
+                kid: kid.into(),
+                public_jwk: "{}".into(),
+                certified_ns: 1,
+            }),
+            ..Parts::default()
+        })
+    };
+    store.apply(key("a")).await.unwrap();
+    conflict(store.apply(key("b")).await);
+    assert_eq!(store.report_key().await.unwrap().unwrap().kid, "a");
 }

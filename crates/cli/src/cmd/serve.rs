@@ -112,6 +112,14 @@ pub struct Args {
     /// Longest API token lifetime accepted, seconds [default: 31536000 = 365 days].
     #[arg(long, value_name = "N", env = "CPHAR_TOKEN_MAX_LIFETIME_SECONDS")]
     token_max_lifetime_seconds: Option<u64>,
+    /// Publish a reserve report when the latest is this old, seconds; 0: only on
+    /// `POST /reports` [default: 0].
+    #[arg(long, value_name = "N", env = "CPHAR_REPORT_INTERVAL_SECONDS")]
+    report_interval_seconds: Option<u64>,
+    /// How long after a report's generatedAt its RFC 3161 timestamp may be made, seconds
+    /// [default: 600].
+    #[arg(long, value_name = "N", env = "CPHAR_REPORT_TIMESTAMP_GRACE_SECONDS")]
+    report_timestamp_grace_seconds: Option<u64>,
     /// Make a new admin API token in DATA_DIR/admin-token (which must not exist), audited,
     /// then serve: the recovery path when that file was lost.
     #[arg(long)]
@@ -170,6 +178,7 @@ impl Args {
             token_default_lifetime_seconds,
             token_max_lifetime_seconds
         );
+        set!(report_interval_seconds, report_timestamp_grace_seconds);
         Ok(c)
     }
 }

@@ -81,6 +81,14 @@ pub async fn registry_did(State(s): S) -> ApiResult {
             "publicKeyJwk": identity.verifying_key().to_jwk().to_json(),
         }));
     }
+    // The report key verifies reserve reports only: not an assertion method, so it can never
+    // stand for the Enrollment Authority.
+    methods.push(json!({
+        "id": format!("{did}#report-key"),
+        "type": "JsonWebKey2020",
+        "controller": did,
+        "publicKeyJwk": s.report_key.verifying_key().to_jwk().to_json(),
+    }));
     let doc = json!({
         "@context": ["https://www.w3.org/ns/did/v1"],
         "id": did,

@@ -372,6 +372,8 @@ pub struct Options {
     pub attestation_grace_seconds: u64,
     /// A policy file (TOML) to start with.
     pub policy: Option<String>,
+    /// Scheduled reserve reports (0: off, the default).
+    pub report_interval_seconds: u64,
 }
 
 impl Default for Options {
@@ -392,6 +394,7 @@ impl Default for Options {
             attestation_cadence_seconds: 3600,
             attestation_grace_seconds: 900,
             policy: None,
+            report_interval_seconds: 0,
         }
     }
 }
@@ -463,6 +466,7 @@ impl Server {
             attestation_cadence_seconds: options.attestation_cadence_seconds,
             attestation_grace_seconds: options.attestation_grace_seconds,
             policy,
+            report_interval_seconds: options.report_interval_seconds,
             ..ServerConfig::default()
         };
         let state = cphar_server::app::build_state(config)

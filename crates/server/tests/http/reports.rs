@@ -52,6 +52,16 @@ impl Checker {
         let key = s.get("/reports/key", None).await.expect(200);
         let jwk = Jwk::from_json(&key["publicKeyJwk"]).unwrap();
         assert_eq!(key["kid"], jwk.thumbprint_b64().unwrap());
+        // The registry's DID document names the same key (not as an assertion method).
+        let did = s.get("/.well-known/did.json", None).await.json();
+        let method = did["verificationMethod"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"].as_str().unwrap().ends_with("#report-key"))
+            .expect("the report key in the registry's DID document");
+        assert_eq!(Jwk::from_json(&method["publicKeyJwk"]).unwrap(), jwk);
+        assert!(!did["assertionMethod"].to_string().contains("#report-key"));
         let chain = s.get("/tsa/certificate", None).await.text();
         let certs = certs_from_pem(&chain).unwrap();
         let root = certs_to_pem(&certs[certs.len() - 1..]);
@@ -284,6 +294,26 @@ async fn reports(backend: Backend) {
     assert_eq!(listed["reports"].as_array().unwrap().len(), 1);
     assert_eq!(listed["reports"][0]["number"], 2);
 
+    // Concurrent publishers: each report gets its own number, none is skipped, each names
+    // its predecessor.
+    let (a, b, c) = tokio::join!(
+        publish(&s, &roles.operator),
+        publish(&s, &s.admin),
+        publish(&s, &roles.operator)
+    );
+    let mut numbers: Vec<u64> = [&a.1, &b.1, &c.1]
+        .iter()
+        .map(|bytes| check.verify(bytes).report().report_number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, [3, 4, 5]);
+    let mut previous = v2.clone();
+    for n in 3..=5 {
+        let current = check.verify(&s.get(&format!("/reports/{n}"), None).await.body);
+        verify_succession(&previous, &current).unwrap();
+        previous = current;
+    }
+
     // The audit log: the key certified once, each report recorded, the chain verifies.
     let export = s.audit_export().await;
     cphar_audit::verify_export(&export, Some(&s.identity()))
@@ -308,7 +338,7 @@ async fn reports(backend: Backend) {
     );
     assert_eq!(certified[0]["kid"], report.report_key.kid);
     let published = of("report_published");
-    assert_eq!(published.len(), 2);
+    assert_eq!(published.len(), 5);
     assert_eq!(published[1]["reportNumber"], 2);
     assert_eq!(
         published[1]["reportDigest"],
@@ -388,4 +418,48 @@ async fn a_process_with_another_report_key_does_not_start() {
     let after = node.registry.store().audit_entries(0, 1000).await.unwrap();
     assert_eq!(after.len(), before.len() + 1, "only this start's epoch");
     node.close().await;
+}
+
+/// With `report_interval_seconds`, the scheduler publishes reports by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_publishes_reports() {
+    let pki = Pki::new();
+    let s = Server::start(
+        &pki,
+        Options {
+            report_interval_seconds: 1,
+            ..Options::default()
+        },
+    )
+    .await;
+    let roles = s.roles().await;
+    s.active_lot(&pki, &roles, "LOT-S", "SEAL-S").await;
+    // Wait (bounded) for the condition: a report that includes the lot.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let check = Checker::of(&s).await;
+    let report = loop {
+        let r = s.get("/reports/latest", None).await;
+        if r.status == 200 {
+            let v = check.verify(&r.body);
+            if v.report().lot_count == 1 {
+                break v;
+            }
+        } else {
+            r.problem(404, "report_not_found");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled report within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(report.report().report_number >= 1);
+    let export = s.audit_export().await;
+    let text = std::str::from_utf8(&export).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\"report_published\"") && l.contains("\"actor\":\"scheduler\"")),
+        "published by the scheduler"
+    );
+    s.stop().await;
 }
