@@ -5,6 +5,15 @@
 //! delays, save a screenshot at each step into `<target>/ui-screenshots/` (the path is
 //! printed), and fail on any browser console error that is not expected.
 //!
+//! * [`dashboard_files_are_served_with_strict_headers`] — content types, CSP, ETag, nothing
+//!   but the dashboard's files;
+//! * [`dashboard_main_paths`] — sign-in, overview totals, lot pages and proofs, the audit log
+//!   and reports verified in the browser, a refusal, a sign-off, a phone, overdue lots;
+//! * [`dashboard_refuses_a_wrong_token_and_works_by_keyboard`] — a wrong token, focus order,
+//!   keyboard-only use, what operator, verifier and the public view are offered;
+//! * [`dashboard_verifiers_reject_tampering`] — the in-browser verifiers on real and tampered
+//!   checkpoints, audit logs and reports.
+//!
 //! Chromium and chromedriver: `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's
 //! `chromium` and `chromium-driver`), or `CPHAR_CHROMIUM` / `CPHAR_CHROMEDRIVER`. Without them
 //! the browser tests are skipped loudly, and fail under `CI=true`.
@@ -934,6 +943,17 @@ async fn dashboard_refuses_a_wrong_token_and_works_by_keyboard() {
     assert!(!ui.exists("#sign-off").await);
     ui.open("#/reports").await;
     ui.wait_for("#create-report").await;
+    // Its audit view: the checkpoint against the public leaves, and its own entries among them.
+    ui.open("#/audit").await;
+    ui.wait_text("#audit-status", "verified").await;
+    let checks = ui.wait_text("#audit-checks", "entries you may read").await;
+    assert!(!checks.contains(" 0 of the"), "{checks}");
+    assert!(
+        ui.wait_text("#entries-table", "seal_bound")
+            .await
+            .contains("operator-1")
+    );
+    ui.shot("03-operator-audit").await;
     // The verifier: nothing to act on, no details.
     let verifier = s.token("verifier", "verifier-9").await;
     ui.click("#sign-out").await;
@@ -956,7 +976,7 @@ async fn dashboard_refuses_a_wrong_token_and_works_by_keyboard() {
     ui.click("nav a[data-route='audit']").await;
     let status = ui.wait_text("#audit-status", "verified").await;
     assert!(status.contains("leaf hashes"), "{status}");
-    ui.shot("03-public-audit").await;
+    ui.shot("04-public-audit").await;
     // No report was published here: `/reports/latest` answering 404 is the expected state.
     ui.assert_console_clean(&["/reports/latest"]).await;
 
