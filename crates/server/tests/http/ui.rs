@@ -25,6 +25,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 use std::io::BufRead;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,12 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Ends chromedriver and the browser it started, even when the test failed before closing
+    /// its session: they run in a process group of their own, ended as a whole.
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -73,6 +79,7 @@ async fn browser(test: &str) -> Option<(Driver, Client)> {
     };
     let mut child = std::process::Command::new(&chromedriver)
         .arg("--port=0")
+        .process_group(0)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -104,6 +111,9 @@ async fn browser(test: &str) -> Option<(Driver, Client)> {
         "--disable-gpu".to_owned(),
         "--disable-dev-shm-usage".to_owned(),
         "--no-first-run".to_owned(),
+        // No crash reporter: its handler would outlive the browser in a session of its own.
+        "--disable-crash-reporter".to_owned(),
+        "--disable-breakpad".to_owned(),
         "--window-size=1280,1000".to_owned(),
         format!("--user-data-dir={}", driver.profile.path().display()),
     ];
