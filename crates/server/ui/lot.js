@@ -154,7 +154,9 @@ export async function render(main, params, current) {
       table('Attestations', ['At', 'Outcome', 'Verifier'],
         attestations.map((e) => [when(e.at), describe(e), (e.data && e.data.verifierDid) || e.actor]), { id: 'attestations-table' })));
   } else {
-    sections.push(h('p', { class: 'muted' }, 'The lot record, its history and evidence need an auditor, admin or operator token; its DID document is public.'));
+    sections.push(h('p', { class: 'muted', id: 'lot-hidden' }, can('readDetails')
+      ? 'The lot record is not visible to your role (an operator sees the lots it bound); its DID document is public.'
+      : 'The lot record, its history and evidence need an auditor, admin or operator token; its DID document is public.'));
   }
   sections.push(
     h('section', { id: 'did', 'aria-labelledby': 'did-h' }, h('h2', { id: 'did-h' }, 'Current DID document'),

@@ -952,7 +952,18 @@ async fn dashboard_refuses_a_wrong_token_and_works_by_keyboard() {
     ui.wait_for("#revoke").await;
     assert!(!ui.exists("#sign-off").await);
     ui.open("#/reports").await;
-    ui.wait_for("#create-report").await;
+    ui.click("#create-report").await;
+    ui.wait_text("h1", "Report 1").await;
+    let status = ui.wait_text("#report-status", "verified").await;
+    assert!(
+        !status.contains("invalid") && !status.contains("not verified"),
+        "{status}"
+    );
+    assert!(
+        ui.wait_text("#report-totals", "wheat t 20 1")
+            .await
+            .contains("wheat")
+    );
     // Its audit view: the checkpoint against the public leaves, and its own entries among them.
     ui.open("#/audit").await;
     ui.wait_text("#audit-status", "verified").await;
