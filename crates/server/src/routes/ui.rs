@@ -149,6 +149,19 @@ mod tests {
     }
 
     #[test]
+    fn every_file_of_the_directory_is_served() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort_unstable();
+        let mut served: Vec<String> = ASSETS.iter().map(|a| a.name.to_owned()).collect();
+        served.sort_unstable();
+        assert_eq!(on_disk, served, "crates/server/ui/ and ASSETS differ");
+    }
+
+    #[test]
     fn no_inline_script_or_style_in_the_page() {
         let page = std::str::from_utf8(ASSETS[0].body).unwrap_or_default();
         assert!(page.contains("<script type=\"module\" src=\"/ui/app.js\"></script>"));
