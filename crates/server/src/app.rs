@@ -44,6 +44,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/reports/latest", get(r::reports::latest))
         .route("/reports/key", get(r::reports::key))
         .route("/reports/{n}", get(r::reports::get))
+        .route("/ui", get(r::ui::root))
+        .route("/ui/", get(r::ui::index))
+        .route("/ui/{file}", get(r::ui::file))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             limit_anonymous,
@@ -74,6 +77,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/tokens/{id}", delete(r::admin::revoke_token))
         .route("/authority/revoke", post(r::admin::revoke_authority))
         .route("/authority/expire", post(r::admin::expire_authority))
+        .route("/session", get(r::admin::session))
         .route(
             "/policy",
             get(r::admin::get_policy).put(r::admin::put_policy),

@@ -384,6 +384,15 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: "/session",
+        role: "any",
+        summary: "The role and subject of the presented token",
+        query: None,
+        request: Body::None,
+        response: Body::Json(200, J, named::<s::Session>),
+    },
+    Operation {
+        method: "get",
         path: "/policy",
         role: "any",
         summary: "The active policy: id, version, rules",

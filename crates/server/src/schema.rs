@@ -617,6 +617,16 @@ pub struct TokenCreated {
     expires_at: Option<Time>,
 }
 
+/// `GET /session`: who the presented token is.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Session {
+    role: RoleName,
+    subject: String,
+    /// For a verifier token: the DID its challenges name.
+    verifier_did: Option<String>,
+}
+
 /// `DELETE /tokens/{id}`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]

@@ -14,6 +14,17 @@ use super::{ApiResult, S, created, ok};
 // ---------------------------------------------------------------------------------------------
 // Admin
 
+/// `GET /session` (any role): the role and subject of the presented token, so that a client
+/// (the web dashboard) can offer only what the role may do. Nothing secret: the caller holds
+/// the token already.
+pub async fn session(Auth(c): Auth) -> ApiResult {
+    ok(json!({
+        "role": c.role.as_str(),
+        "subject": c.subject,
+        "verifierDid": c.verifier_did,
+    }))
+}
+
 /// `GET /policy` (any role): the policy in force.
 pub async fn get_policy(State(s): S, Auth(_): Auth) -> ApiResult {
     let p = s

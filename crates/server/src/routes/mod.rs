@@ -22,6 +22,8 @@
 //! | `GET /reports`, `/reports/latest`, `/reports/key`, `/reports/{n}` | public |
 //! | `GET /reports/{n}/leaves` | auditor, admin |
 //! | `GET /reports/{n}/proof` | auditor, admin; operator (inclusion of lots it bound) |
+//! | `GET /session` | any role (who the token is) |
+//! | `GET /ui/…` | public: the web dashboard's files ([`ui`]); the dashboard calls the API with the user's token |
 //!
 //! Confidentiality (what each view shows, what "own" means) is stated in [`crate::access`].
 
@@ -30,6 +32,7 @@ pub mod audit;
 pub mod public;
 pub mod registry;
 pub mod reports;
+pub mod ui;
 pub mod verifier;
 
 use crate::problem::Problem;

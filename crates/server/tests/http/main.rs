@@ -24,7 +24,10 @@
 //! * [`scheduler`] — seal agents challenged concurrently within the configured bound;
 //! * [`schemas`] — every operation answered with its documented success; [`conformance`]
 //!   checks every answer of the suite against the OpenAPI schemas;
-//! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
+//! * [`service`] — OpenAPI document, health and readiness (also in the module error state);
+//! * [`ui`] — the web dashboard in headless Chromium (WebDriver): sign-in, overview totals,
+//!   lot pages, the audit log verified in the browser, reports, refusals, keyboard and phone
+//!   layout, with screenshots.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -52,3 +55,4 @@ mod schemas;
 mod service;
 mod status;
 mod tsa;
+mod ui;

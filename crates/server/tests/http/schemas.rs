@@ -136,6 +136,11 @@ async fn every_operation_answers_as_documented() {
     .await
     .expect(200);
     s.get("/policy", Some(&roles.verifier)).await.expect(200);
+    let me = s.get("/session", Some(&roles.operator)).await.expect(200);
+    assert_eq!(
+        (me["role"].as_str(), me["subject"].as_str()),
+        (Some("operator"), Some("operator-1"))
+    );
     let next = json!({"policy_id": "schema-test", "version": 2,
                       "default": {"effect": "allow", "reason_code": "no_rule_matched"}});
     s.call(
