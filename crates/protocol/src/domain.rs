@@ -36,6 +36,10 @@ crate::wire_enum! {
         /// The authenticated device status of a ChallengeResponse (CPHAR extension),
         /// payload = [`status_payload`].
         DeviceStatus => "device-status",
+        /// A Binding Revocation Attestation signed by the device before its key is destroyed
+        /// (seed 002 §4.4.1 step 3), payload = the object without its `signature` member
+        /// ([`crate::seal::RevocationAttestation`]).
+        BindingRevocation => "binding-revocation",
     }
 }
 

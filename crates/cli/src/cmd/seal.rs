@@ -1,29 +1,96 @@
-//! `cphar seal`: a software seal.
+//! `cphar seal`: the device side — a seal answering challenges, as a one-shot command or an
+//! HTTP agent, with its binding key in one of two custody backends:
+//!
+//! * `software` — a PKCS#8 key file from `cphar keygen`: DEVELOPMENT ONLY (the key is a file
+//!   anyone with the file can copy);
+//! * `pkcs11` — a key pair generated inside a PKCS#11 token (secure element, HSM; SoftHSM2 in
+//!   tests) as non-extractable token objects, found by its label. The module, token label and
+//!   PIN come from `--pkcs11-config FILE` (TOML, owner-only) or the environment
+//!   (`CPHAR_SEAL_PKCS11_MODULE`, `CPHAR_SEAL_PKCS11_TOKEN`, `CPHAR_SEAL_PKCS11_PIN`), never
+//!   from the command line.
+//!
+//! `cphar seal tamper` is the tamper response: it signs a Binding Revocation Attestation
+//! (seed 002 §4.4.1) while the key still can, then destroys the key (`C_DestroyObject`, or the
+//! key file overwritten and removed). A running agent whose key is gone answers no challenge.
 
 use crate::io;
-use anyhow::{Context, Result};
-use cphar_crypto::SigningKey;
-use cphar_protocol::seal::SoftwareSeal;
-use cphar_protocol::{Bal, ChallengeRequest, DeviceStatus, Timestamp};
-use std::path::PathBuf;
+use anyhow::{Context, Result, anyhow, bail};
+use cphar_crypto::{Algorithm, SigningKey};
+use cphar_pkcs11::{Pkcs11Config, Pkcs11SealKey, SealKeyAlgorithm};
+use cphar_protocol::seal::{Seal, SealKey};
+use cphar_protocol::{Bal, ChallengeRequest, DeviceStatus, RevocationReason, Timestamp};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Environment variable naming the seal's PKCS#11 module.
+pub const ENV_MODULE: &str = "CPHAR_SEAL_PKCS11_MODULE";
+/// Environment variable naming the seal's token label.
+pub const ENV_TOKEN: &str = "CPHAR_SEAL_PKCS11_TOKEN";
+/// Environment variable holding the seal token's user PIN.
+pub const ENV_PIN: &str = "CPHAR_SEAL_PKCS11_PIN";
 
 /// Seal operations.
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Make the seal's binding key pair (in the token for `--backend pkcs11`); prints the
+    /// public JWK.
+    Keygen(KeygenArgs),
     /// Answer a ChallengeRequest: prints a ChallengeResponse signed over JCS(request as given).
     Respond(RespondArgs),
     /// Run a seal agent: answers ChallengeRequests POSTed to `/challenge` over HTTP (the
     /// network transport the registry's attestation scheduler uses).
     Serve(ServeArgs),
+    /// Tamper response: sign a Binding Revocation Attestation (printed on stdout) while the
+    /// key can, then destroy the key. Irreversible.
+    Tamper(TamperArgs),
+}
+
+/// Where the binding key is kept.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// DEVELOPMENT ONLY: a PKCS#8 key file (`--key`).
+    Software,
+    /// A non-extractable key pair in a PKCS#11 token (`--key-label`).
+    Pkcs11,
+}
+
+/// How to reach the binding key (shared by every seal subcommand).
+#[derive(clap::Args)]
+pub struct KeyArgs {
+    /// Key custody backend. `software` is for development only.
+    #[arg(long, value_enum, default_value = "software")]
+    backend: Backend,
+    /// Software backend: the seal's private key file (from `cphar keygen`).
+    #[arg(long, value_name = "FILE", required_if_eq("backend", "software"))]
+    key: Option<PathBuf>,
+    /// PKCS#11 backend: the key pair's `CKA_LABEL` in the token.
+    #[arg(long, value_name = "LABEL", required_if_eq("backend", "pkcs11"))]
+    key_label: Option<String>,
+    /// PKCS#11 backend: a TOML file with `module`, `token` and `pin` (mode 0600); without it
+    /// the `CPHAR_SEAL_PKCS11_*` environment variables are read. The PIN is never an option.
+    #[arg(long, value_name = "FILE")]
+    pkcs11_config: Option<PathBuf>,
+}
+
+/// Options of `cphar seal keygen`.
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The key's profile (PKCS#11 default: Ed25519 when the token offers it, else P-256).
+    #[arg(long, value_enum)]
+    profile: Option<super::keygen::Profile>,
+    /// Software backend: overwrite an existing key file.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Options of `cphar seal serve`.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// The seal's private key (from `cphar keygen`).
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
     /// The binding method id this key is registered under.
     #[arg(long, value_name = "ID")]
     binding_method: String,
@@ -44,9 +111,8 @@ pub struct ServeArgs {
 /// Options of `cphar seal respond`.
 #[derive(clap::Args)]
 pub struct RespondArgs {
-    /// The seal's private key (from `cphar keygen`).
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
     /// The ChallengeRequest (JSON file).
     #[arg(long, value_name = "FILE")]
     request: PathBuf,
@@ -64,13 +130,120 @@ pub struct RespondArgs {
     now: Option<String>,
 }
 
+/// Options of `cphar seal tamper`.
+#[derive(clap::Args)]
+pub struct TamperArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The object DID the seal is bound to.
+    #[arg(long, value_name = "DID")]
+    did: String,
+    /// The binding method id the key is registered under.
+    #[arg(long, value_name = "ID")]
+    binding_method: String,
+    /// The device clock reading, RFC 3339 UTC (default: the system clock).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+}
+
+/// A seal key from either backend.
+pub enum AnyKey {
+    /// Development only.
+    Software(SigningKey),
+    /// In a token.
+    Pkcs11(Pkcs11SealKey),
+}
+
+impl SealKey for AnyKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, cphar_crypto::CryptoError> {
+        match self {
+            AnyKey::Software(k) => SealKey::sign(k, msg),
+            AnyKey::Pkcs11(k) => SealKey::sign(k, msg),
+        }
+    }
+
+    fn verifying_key(&self) -> cphar_crypto::VerifyingKey {
+        match self {
+            AnyKey::Software(k) => SealKey::verifying_key(k),
+            AnyKey::Pkcs11(k) => SealKey::verifying_key(k),
+        }
+    }
+}
+
+/// The `--pkcs11-config` file.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pkcs11File {
+    module: PathBuf,
+    token: String,
+    pin: String,
+}
+
+/// The token configuration: `file` if given, else the environment.
+pub fn pkcs11_config(file: Option<&Path>) -> Result<Pkcs11Config> {
+    let Some(path) = file else {
+        return Pkcs11Config::from_env_vars(ENV_MODULE, ENV_TOKEN, ENV_PIN).map_err(|e| {
+            anyhow!(
+                "{e} ({}): give --pkcs11-config FILE or set {ENV_MODULE}, {ENV_TOKEN}, {ENV_PIN}",
+                e.reason_code()
+            )
+        });
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} holds a PIN and is readable by others (mode {:o}): chmod 600 it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    let text = zeroize::Zeroizing::new(io::read_file(path)?);
+    let text = std::str::from_utf8(&text)
+        .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+    let parsed: Pkcs11File = toml::from_str(text)
+        .with_context(|| format!("{} is not a PKCS#11 config", path.display()))?;
+    Ok(Pkcs11Config {
+        module: parsed.module,
+        token_label: parsed.token,
+        pin: zeroize::Zeroizing::new(parsed.pin),
+    })
+}
+
+fn pkcs11_error(e: cphar_pkcs11::Pkcs11Error) -> anyhow::Error {
+    anyhow!("{e} ({})", e.reason_code())
+}
+
+/// Opens the key the options name.
+pub fn open_key(args: &KeyArgs) -> Result<AnyKey> {
+    match (args.backend, &args.key, &args.key_label) {
+        (Backend::Software, Some(path), _) => Ok(AnyKey::Software(load_key(path)?)),
+        (Backend::Pkcs11, _, Some(label)) => {
+            let config = pkcs11_config(args.pkcs11_config.as_deref())?;
+            Ok(AnyKey::Pkcs11(
+                Pkcs11SealKey::open(&config, label).map_err(pkcs11_error)?,
+            ))
+        }
+        (Backend::Software, None, _) => bail!("--backend software needs --key FILE"),
+        (Backend::Pkcs11, _, None) => bail!("--backend pkcs11 needs --key-label LABEL"),
+    }
+}
+
 /// Runs the command.
 pub fn run(command: Command) -> Result<ExitCode> {
     let args = match command {
         Command::Respond(args) => args,
         Command::Serve(args) => return serve(args),
+        Command::Keygen(args) => return keygen(&args),
+        Command::Tamper(args) => return tamper(&args),
     };
-    let key = load_key(&args.key)?;
+    let key = open_key(&args.key)?;
     let request_bytes = io::read_file(&args.request)?;
     let request = ChallengeRequest::from_json(&request_bytes)
         .with_context(|| format!("{} is not a valid ChallengeRequest", args.request.display()))?;
@@ -81,13 +254,92 @@ pub fn run(command: Command) -> Result<ExitCode> {
     let method = args
         .binding_method
         .unwrap_or_else(|| format!("{}#seal-1", request.did()));
-    let mut seal = SoftwareSeal::new(key, method, args.bal);
+    let mut seal = Seal::new(key, method, args.bal);
     seal.set_status(args.status);
     let response = seal
         .respond(&request, now)
         .context("the seal could not answer")?;
     println!("{}", response.raw());
     Ok(ExitCode::SUCCESS)
+}
+
+fn keygen(args: &KeygenArgs) -> Result<ExitCode> {
+    use super::keygen::Profile;
+    let public = match (args.key.backend, &args.key.key, &args.key.key_label) {
+        (Backend::Software, Some(path), _) => {
+            let algorithm = match args.profile {
+                Some(Profile::P256) => Algorithm::EcdsaP256Sha256,
+                Some(Profile::Ed25519) | None => Algorithm::Ed25519,
+            };
+            let key = SigningKey::generate(algorithm).context("key generation failed")?;
+            let pem = key
+                .to_pkcs8_pem()
+                .context("cannot encode the private key")?;
+            io::write_secret_file(path, pem.as_bytes(), args.force)?;
+            key.verifying_key()
+        }
+        (Backend::Pkcs11, _, Some(label)) => {
+            let config = pkcs11_config(args.key.pkcs11_config.as_deref())?;
+            let prefer = args.profile.map(|p| match p {
+                Profile::Ed25519 => SealKeyAlgorithm::Ed25519,
+                Profile::P256 => SealKeyAlgorithm::P256,
+            });
+            let key = Pkcs11SealKey::generate(&config, label, prefer).map_err(pkcs11_error)?;
+            SealKey::verifying_key(&key)
+        }
+        _ => bail!("--backend software needs --key FILE, --backend pkcs11 needs --key-label"),
+    };
+    println!("{}", public.to_jwk().to_json());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tamper(args: &TamperArgs) -> Result<ExitCode> {
+    let now = match &args.now {
+        Some(s) => io::parse_time(s, "--now")?,
+        None => Timestamp::now_utc(),
+    };
+    let key = open_key(&args.key)?;
+    let mut seal = Seal::new(key, args.binding_method.clone(), Bal::Bal2);
+    seal.set_status(DeviceStatus::Tampered);
+    // Sign first (seed 002 §4.4.1 step 3: "if the device is capable"), destroy in any case.
+    let attestation = seal.revocation_attestation(&args.did, RevocationReason::TamperDetected, now);
+    match seal.key() {
+        AnyKey::Pkcs11(key) => key.destroy().map_err(pkcs11_error)?,
+        AnyKey::Software(_) => {
+            if let Some(path) = &args.key.key {
+                destroy_key_file(path)?;
+            }
+        }
+    }
+    match attestation {
+        Ok(value) => {
+            println!("{value}");
+            eprintln!("cphar: binding key destroyed after signing the revocation attestation");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "cphar: binding key destroyed; no revocation attestation could be signed: {e}"
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Overwrites a software key file with zeros, syncs it and removes it.
+fn destroy_key_file(path: &Path) -> Result<()> {
+    use std::io::Write;
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.write_all(&vec![0u8; usize::try_from(len).unwrap_or(0)])
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot overwrite {}", path.display()))?;
+    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
 }
 
 fn load_key(path: &std::path::Path) -> Result<SigningKey> {
@@ -99,13 +351,13 @@ fn load_key(path: &std::path::Path) -> Result<SigningKey> {
         .with_context(|| format!("{} is not a usable private key", path.display()))
 }
 
-struct Agent {
-    seal: SoftwareSeal,
+struct Agent<K> {
+    seal: Seal<K>,
     limiter: cphar_protocol::ratelimit::RateLimiter,
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let mut seal = SoftwareSeal::new(load_key(&args.key)?, args.binding_method.clone(), args.bal);
+    let mut seal = Seal::new(open_key(&args.key)?, args.binding_method.clone(), args.bal);
     seal.set_status(args.status);
     let limiter =
         cphar_protocol::ratelimit::RateLimiter::new(cphar_protocol::ratelimit::RateLimitConfig {
@@ -130,15 +382,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
 }
 
 /// Starts a seal agent on `listen` until `stop`; returns its address and task.
-pub async fn spawn_agent(
-    seal: SoftwareSeal,
+pub async fn spawn_agent<K: SealKey + 'static>(
+    seal: Seal<K>,
     limiter: cphar_protocol::ratelimit::RateLimiter,
     listen: std::net::SocketAddr,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<Result<()>>)> {
-    let agent = std::sync::Arc::new(Agent { seal, limiter });
+    let agent = Arc::new(Agent { seal, limiter });
     let app = axum::Router::new()
-        .route("/challenge", axum::routing::post(answer))
+        .route("/challenge", axum::routing::post(answer::<K>))
         .with_state(agent);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -153,8 +405,8 @@ pub async fn spawn_agent(
     Ok((addr, task))
 }
 
-async fn answer(
-    axum::extract::State(agent): axum::extract::State<std::sync::Arc<Agent>>,
+async fn answer<K: SealKey>(
+    axum::extract::State(agent): axum::extract::State<Arc<Agent<K>>>,
     body: axum::body::Bytes,
 ) -> (axum::http::StatusCode, String) {
     use axum::http::StatusCode;
@@ -172,6 +424,11 @@ async fn answer(
         Err(e @ cphar_protocol::seal::SealError::UnknownRequestMember(_)) => {
             (StatusCode::BAD_REQUEST, e.to_string())
         }
+        // The key cannot sign (destroyed by the tamper response, token gone): no answer.
+        Err(cphar_protocol::seal::SealError::Sign(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the seal key cannot sign".into(),
+        ),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
