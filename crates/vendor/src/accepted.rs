@@ -33,9 +33,16 @@ pub struct AcceptedDevice {
     pub(crate) chain_fingerprints: Vec<[u8; 32]>,
     pub(crate) root_subject_dn: String,
     pub(crate) verified_at: UnixTime,
+    pub(crate) device_identity: Option<crate::identity::DeviceIdentity>,
 }
 
 impl AcceptedDevice {
+    /// What the vendor's device-identity extension asserts (BAL, key origin, SKU, …), if
+    /// the leaf carries one.
+    pub fn device_identity(&self) -> Option<&crate::identity::DeviceIdentity> {
+        self.device_identity.as_ref()
+    }
+
     /// The vendor id whose trust configuration accepted the device.
     pub fn vendor(&self) -> &str {
         &self.vendor

@@ -122,6 +122,7 @@ impl VendorRegistry {
             chain_fingerprints: verified.fingerprints,
             root_subject_dn: verified.root_subject_dn,
             verified_at: at,
+            device_identity: leaf.device_identity.clone(),
         })
     }
 }

@@ -95,6 +95,7 @@ mod check;
 mod config;
 mod error;
 mod hex;
+pub mod identity;
 mod key;
 mod measurement;
 
@@ -104,6 +105,7 @@ pub use config::{
     CONFIG_FORMAT, ConfigError, FirmwareRule, VendorRegistry, VendorTrust, VendorTrustBuilder,
 };
 pub use error::{AttestationError, CertPosition, REASON_CODES};
+pub use identity::{DeviceIdentity, KeyOrigin};
 pub use key::{KeyBytesError, PublicKeyBytes};
 pub use measurement::{DigestAlgorithm, FirmwareMeasurement, MeasurementError};
 
