@@ -40,6 +40,9 @@ crate::wire_enum! {
         /// (seed 002 §4.4.1 step 3), payload = the object without its `signature` member
         /// ([`crate::seal::RevocationAttestation`]).
         BindingRevocation => "binding-revocation",
+        /// The answer to an Enrollment Authority's enrollment challenge (seed 002 §4.2.2
+        /// steps 1–4), payload = [`enrollment_payload`].
+        Enrollment => "enrollment",
     }
 }
 
@@ -81,6 +84,16 @@ pub fn status_payload(did: &str, binding_method: &str, nonce: &str, status: Devi
         "deviceStatus".into(),
         Value::String(status.as_str().to_owned()),
     );
+    Value::Object(obj)
+}
+
+/// The payload a seal signs to answer an enrollment challenge: the challenge object exactly
+/// as the Enrollment Authority issued it (its signature included) and the device UID being
+/// registered, so the answer cannot be reused for another device or challenge.
+pub fn enrollment_payload(challenge: &Value, uid: &str) -> Value {
+    let mut obj = Map::new();
+    obj.insert("challenge".into(), challenge.clone());
+    obj.insert("uid".into(), Value::String(uid.to_owned()));
     Value::Object(obj)
 }
 

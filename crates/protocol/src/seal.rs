@@ -249,6 +249,27 @@ impl RevocationAttestation {
 }
 
 impl<K: SealKey> Seal<K> {
+    /// Answers an Enrollment Authority's enrollment challenge (seed 002 §4.2.2 step 3) for
+    /// the device `uid`: `{"challenge": <as issued>, "signature": <base64url>}`, the signature
+    /// over the `enrollment` envelope of [`crate::domain::enrollment_payload`].
+    ///
+    /// # Errors
+    /// [`SealError::Sign`], [`SealError::Canonical`].
+    pub fn enroll(&self, challenge: &Value, uid: &str) -> Result<Value, SealError> {
+        let input = domain::signing_input(
+            domain::SealContext::Enrollment,
+            &domain::enrollment_payload(challenge, uid),
+        )?;
+        let signature = self.key.sign(&input)?;
+        let mut obj = Map::new();
+        obj.insert("challenge".into(), challenge.clone());
+        obj.insert(
+            "signature".into(),
+            Value::String(cphar_crypto::b64::encode(&signature)),
+        );
+        Ok(Value::Object(obj))
+    }
+
     /// Signs a Binding Revocation Attestation for `did` with this seal's binding method,
     /// `reason`, dated `now`, reporting the seal's current status as its final state and the
     /// coming key zeroization. The caller destroys the key afterwards.

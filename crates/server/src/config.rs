@@ -78,6 +78,13 @@ pub struct ServerConfig {
     pub token_default_lifetime_seconds: u64,
     /// Longest lifetime `POST /tokens` accepts, seconds.
     pub token_max_lifetime_seconds: u64,
+    /// Directory of vendor CRL bundles (PEM: the CRL and its issuing CA certificate; default
+    /// `DATA_DIR/crls` when present), checked at registration and every attestation.
+    pub crl_dir: Option<PathBuf>,
+    /// Longest a CRL is trusted after its thisUpdate, seconds (0: until nextUpdate only).
+    pub crl_max_age_seconds: u64,
+    /// A valid answer from a seal whose device certificate has expired: `deny` or `degrade`.
+    pub expired_certificate: String,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +120,9 @@ impl Default for ServerConfig {
             idle_timeout_seconds: 60,
             token_default_lifetime_seconds: 90 * 86_400,
             token_max_lifetime_seconds: 365 * 86_400,
+            crl_dir: None,
+            crl_max_age_seconds: 7 * 86_400,
+            expired_certificate: "deny".into(),
         }
     }
 }

@@ -86,6 +86,7 @@ impl VendorRegistry {
             .map_err(AttestationError::FirmwareMeasurementMalformed)?;
         let verified = verify_chain(vendor, &evidence.chain, at)?;
         let public_key = check_leaf_key(&verified.leaf, expected_key)?;
+        check_identity(vendor, &verified.leaf, &evidence.device_type)?;
         let rule = vendor
             .firmware
             .iter()
@@ -125,6 +126,36 @@ impl VendorRegistry {
             device_identity: leaf.device_identity.clone(),
         })
     }
+}
+
+/// The vendor's device-identity policy: the extension present when required, and its SKU the
+/// registered device type and one the vendor allows.
+fn check_identity(
+    vendor: &VendorTrust,
+    leaf: &CertFacts,
+    device_type: &str,
+) -> Result<(), AttestationError> {
+    let Some(identity) = &leaf.device_identity else {
+        if vendor.require_device_identity {
+            return Err(AttestationError::DeviceIdentityMissing {
+                vendor: vendor.id().to_owned(),
+            });
+        }
+        return Ok(());
+    };
+    if identity.sku != device_type {
+        return Err(AttestationError::WrongSku {
+            certified: identity.sku.clone(),
+            expected: format!("the registered device type {device_type:?}"),
+        });
+    }
+    if !vendor.skus.is_empty() && !vendor.skus.contains(&identity.sku) {
+        return Err(AttestationError::WrongSku {
+            certified: identity.sku.clone(),
+            expected: format!("one of the vendor's SKUs {:?}", vendor.skus),
+        });
+    }
+    Ok(())
 }
 
 /// What a valid chain yields for the record.

@@ -29,6 +29,16 @@ pub enum ConfigError {
     /// The TOML document does not parse or does not have the expected shape.
     #[error("vendor trust TOML: {0}")]
     Toml(#[from] toml::de::Error),
+    /// `device_identity` is neither `"required"` nor `"optional"`.
+    #[error(
+        "vendor {vendor:?}: device_identity must be \"required\" or \"optional\", not {value:?}"
+    )]
+    BadDeviceIdentity {
+        /// The vendor.
+        vendor: String,
+        /// What the file said.
+        value: String,
+    },
     /// The `format` field names another format.
     #[error("unsupported vendor trust format {found:?} (expected {CONFIG_FORMAT:?})")]
     UnsupportedFormat {
@@ -197,6 +207,10 @@ pub struct VendorTrust {
     pub(crate) anchors: Vec<TrustAnchor<'static>>,
     pub(crate) firmware: Vec<FirmwareRule>,
     pub(crate) leaf_eku: Option<String>,
+    /// Whether the leaf must carry the CPHAR device-identity extension.
+    pub(crate) require_device_identity: bool,
+    /// SKUs the vendor's certificates may certify (empty: any).
+    pub(crate) skus: Vec<String>,
 }
 
 impl VendorTrust {
@@ -207,6 +221,8 @@ impl VendorTrust {
             roots: Vec::new(),
             firmware: Vec::new(),
             leaf_eku: None,
+            require_device_identity: false,
+            skus: Vec::new(),
         }
     }
 
@@ -232,6 +248,17 @@ impl VendorTrust {
     pub fn leaf_eku(&self) -> Option<&str> {
         self.leaf_eku.as_deref()
     }
+
+    /// Whether device certificates must carry the CPHAR device-identity extension (and
+    /// registrations must prove possession of the key: seed 002 §4.2.2).
+    pub fn requires_device_identity(&self) -> bool {
+        self.require_device_identity
+    }
+
+    /// The SKUs this vendor's certificates may certify (empty: any).
+    pub fn skus(&self) -> &[String] {
+        &self.skus
+    }
 }
 
 /// Builds a [`VendorTrust`]; every input is validated by [`VendorTrustBuilder::build`].
@@ -241,9 +268,25 @@ pub struct VendorTrustBuilder {
     roots: Vec<Vec<u8>>,
     firmware: Vec<FirmwareRule>,
     leaf_eku: Option<String>,
+    require_device_identity: bool,
+    skus: Vec<String>,
 }
 
 impl VendorTrustBuilder {
+    /// Requires the CPHAR device-identity extension in every device certificate.
+    #[must_use]
+    pub fn require_device_identity(mut self) -> Self {
+        self.require_device_identity = true;
+        self
+    }
+
+    /// Allows certificates certifying this SKU (once any is given, only those listed).
+    #[must_use]
+    pub fn allow_sku(mut self, sku: impl Into<String>) -> Self {
+        self.skus.push(sku.into());
+        self
+    }
+
     /// Adds a root certificate, PEM (one CERTIFICATE section) or DER.
     #[must_use]
     pub fn root(mut self, cert: impl AsRef<[u8]>) -> Self {
@@ -339,6 +382,8 @@ impl VendorTrustBuilder {
             anchors,
             firmware,
             leaf_eku: self.leaf_eku,
+            require_device_identity: self.require_device_identity,
+            skus: self.skus,
         })
     }
 }
@@ -479,6 +524,19 @@ impl VendorRegistry {
             if let Some(eku) = vendor.leaf_eku {
                 builder = builder.leaf_eku(eku);
             }
+            match vendor.device_identity.as_deref() {
+                None | Some("optional") => {}
+                Some("required") => builder = builder.require_device_identity(),
+                Some(other) => {
+                    return Err(ConfigError::BadDeviceIdentity {
+                        vendor: vendor.id.clone(),
+                        value: other.to_owned(),
+                    });
+                }
+            }
+            for sku in vendor.skus {
+                builder = builder.allow_sku(sku);
+            }
             registry.insert(builder.build()?)?;
         }
         Ok(registry)
@@ -502,6 +560,11 @@ struct VendorEntry {
     leaf_eku: Option<String>,
     #[serde(default)]
     firmware: Vec<FirmwareEntry>,
+    /// `"required"` or `"optional"` (default).
+    #[serde(default)]
+    device_identity: Option<String>,
+    #[serde(default)]
+    skus: Vec<String>,
 }
 
 #[derive(Deserialize)]

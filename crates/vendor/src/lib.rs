@@ -59,7 +59,9 @@
 //!
 //! Nothing here reads a clock, a file or the network. Configuration comes in as text
 //! ([`VendorRegistry::from_json`], [`VendorRegistry::from_toml`]) or is built in code; the
-//! trusted time is an argument. Revocation (CRL/OCSP) is not checked here.
+//! trusted time is an argument. Revocation: CRLs verified by [`VendorRegistry::verify_crl`]
+//! and looked up with [`CrlSet::status`] (the registry checks them at registration and at every
+//! attestation); OCSP is not supported.
 //!
 //! # Path validation and policy split
 //!
@@ -93,9 +95,11 @@ mod accepted;
 mod cert;
 mod check;
 mod config;
+pub mod crl;
 mod error;
 mod hex;
 pub mod identity;
+pub mod issue;
 mod key;
 mod measurement;
 
@@ -104,6 +108,7 @@ pub use cert::{CertInputError, MAX_CERT_BYTES};
 pub use config::{
     CONFIG_FORMAT, ConfigError, FirmwareRule, VendorRegistry, VendorTrust, VendorTrustBuilder,
 };
+pub use crl::{CertificateStatus, CrlError, CrlSet, VerifiedCrl};
 pub use error::{AttestationError, CertPosition, REASON_CODES};
 pub use identity::{DeviceIdentity, KeyOrigin};
 pub use key::{KeyBytesError, PublicKeyBytes};

@@ -41,6 +41,9 @@ pub enum Command {
     /// Run a seal agent: answers ChallengeRequests POSTed to `/challenge` over HTTP (the
     /// network transport the registry's attestation scheduler uses).
     Serve(ServeArgs),
+    /// Answer an Enrollment Authority's enrollment challenge (seed 002 §4.2.2 step 3): prints
+    /// the registration request with the proof of possession (`enrollment`) added.
+    Enroll(EnrollArgs),
     /// Tamper response: sign a Binding Revocation Attestation (printed on stdout) while the
     /// key can, then destroy the key. Irreversible.
     Tamper(TamperArgs),
@@ -128,6 +131,19 @@ pub struct RespondArgs {
     /// The device clock reading, RFC 3339 UTC (default: the system clock).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
+}
+
+/// Options of `cphar seal enroll`.
+#[derive(clap::Args)]
+pub struct EnrollArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The challenge from `POST /enrollment/challenges` (JSON file).
+    #[arg(long, value_name = "FILE")]
+    challenge: PathBuf,
+    /// The registration request to complete (from `cphar vendor provision`).
+    #[arg(long, value_name = "FILE")]
+    registration: PathBuf,
 }
 
 /// Options of `cphar seal tamper`.
@@ -242,6 +258,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Serve(args) => return serve(args),
         Command::Keygen(args) => return keygen(&args),
         Command::Tamper(args) => return tamper(&args),
+        Command::Enroll(args) => return enroll(&args),
     };
     let key = open_key(&args.key)?;
     let request_bytes = io::read_file(&args.request)?;
@@ -290,6 +307,29 @@ fn keygen(args: &KeygenArgs) -> Result<ExitCode> {
         _ => bail!("--backend software needs --key FILE, --backend pkcs11 needs --key-label"),
     };
     println!("{}", public.to_jwk().to_json());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn enroll(args: &EnrollArgs) -> Result<ExitCode> {
+    let challenge = cphar_jcs::parse(&io::read_file(&args.challenge)?)
+        .with_context(|| format!("{} is not JSON", args.challenge.display()))?;
+    let mut registration: serde_json::Value =
+        serde_json::from_slice(&io::read_file(&args.registration)?)
+            .with_context(|| format!("{} is not JSON", args.registration.display()))?;
+    let uid = registration
+        .get("uid")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| anyhow!("{} has no uid", args.registration.display()))?
+        .to_owned();
+    let seal = Seal::new(open_key(&args.key)?, String::new(), Bal::Bal2);
+    let proof = seal
+        .enroll(&challenge, &uid)
+        .context("the seal could not sign the challenge")?;
+    let obj = registration
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{} is not a JSON object", args.registration.display()))?;
+    obj.insert("enrollment".into(), proof);
+    println!("{registration:#}");
     Ok(ExitCode::SUCCESS)
 }
 

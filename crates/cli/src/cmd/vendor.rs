@@ -60,6 +60,30 @@ pub enum Command {
     /// Provisioning line: spend the device's token, generate its key in its PKCS#11 token,
     /// certify it (CSR → device certificate with the identity extension), verify, record.
     Provision(ProvisionArgs),
+    /// Issue a CRL from the issuing (device) CA revoking device certificates by serial; writes
+    /// the bundle (the CRL and the CA certificate, PEM) a registry loads from `DATA_DIR/crls/`.
+    Crl(CrlArgs),
+}
+
+/// Options of `cphar vendor crl`.
+#[derive(clap::Args)]
+pub struct CrlArgs {
+    /// The issuing CA (a `dev-ca` directory).
+    #[arg(long, value_name = "DIR", default_value = "vendor")]
+    ca_dir: PathBuf,
+    /// Serial (lower-case hex, as the registry records it) of a certificate to revoke;
+    /// repeatable. None: an empty CRL (nothing revoked, freshness asserted).
+    #[arg(long, value_name = "HEX")]
+    revoke: Vec<String>,
+    /// The CRL number (monotonic per issuer).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    number: u64,
+    /// Seconds until nextUpdate.
+    #[arg(long, value_name = "N", default_value_t = 86_400)]
+    next_update_seconds: u64,
+    /// Where to write the bundle (must not exist).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 /// Options of `cphar vendor intake`.
@@ -205,6 +229,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::DevCert(a) => dev_cert(&a),
         Command::Intake(a) => intake(&a),
         Command::Provision(a) => provision_device(&a),
+        Command::Crl(a) => crl(&a),
     }
 }
 
@@ -656,6 +681,55 @@ fn provision_device(a: &ProvisionArgs) -> Result<ExitCode> {
         config.token_label,
         accepted.leaf_serial_hex(),
         record_path.display(),
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn crl(a: &CrlArgs) -> Result<ExitCode> {
+    let read = |name: &str| -> Result<String> {
+        let path = a.ca_dir.join(name);
+        String::from_utf8(io::read_file(&path)?)
+            .with_context(|| format!("{} is not PEM text", path.display()))
+    };
+    let ca_cert = read(DEVICE_CA_CERT)?;
+    let ca_key = KeyPair::from_pem(&read(DEVICE_CA_KEY)?)
+        .with_context(|| format!("{DEVICE_CA_KEY} is not a usable CA key"))?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert, ca_key)
+        .with_context(|| format!("{DEVICE_CA_CERT} is not a usable CA certificate"))?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut revoked = Vec::new();
+    for serial in &a.revoke {
+        let bytes = io::decode_hex(serial)
+            .with_context(|| format!("--revoke {serial} is not a hex serial"))?;
+        revoked.push(rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from_slice(&bytes),
+            revocation_time: now,
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        });
+    }
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: now,
+        next_update: now
+            + time::Duration::seconds(i64::try_from(a.next_update_seconds).unwrap_or(i64::MAX)),
+        crl_number: rcgen::SerialNumber::from_slice(&a.number.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs: revoked,
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    let crl = params
+        .signed_by(&issuer)
+        .context("cannot sign the CRL")?
+        .pem()
+        .context("cannot encode the CRL")?;
+    write_public(&a.out, &format!("{crl}{ca_cert}"))?;
+    println!(
+        "CRL {} revoking {} certificate(s), nextUpdate in {} s: {} (copy it to the registry's \
+         DATA_DIR/crls/)",
+        a.number,
+        a.revoke.len(),
+        a.next_update_seconds,
         a.out.display()
     );
     Ok(ExitCode::SUCCESS)
