@@ -208,7 +208,7 @@ pub const OPERATIONS: &[Operation] = &[
         role: "vendor",
         summary: "An enrollment challenge signed by the Enrollment Authority, for the device to sign",
         query: None,
-        request: Body::None,
+        request: Body::Json(0, J, named::<pr::registry::Empty>),
         response: Body::Json(201, J, named::<s::EnrollmentChallenge>),
     },
     Operation {

@@ -33,8 +33,9 @@ pub async fn register_seal(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiRes
 /// `POST /enrollment/challenges` (vendor): an enrollment challenge signed by the Enrollment
 /// Authority (seed 002 §4.2.2 steps 1–2) for the device to sign; the registration carries
 /// both (`enrollment`). Nothing is stored.
-pub async fn enrollment_challenge(State(s): S, Auth(c): Auth) -> ApiResult {
+pub async fn enrollment_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
     require(&c, &[Role::Vendor])?;
+    let _: Empty = body.parse()?;
     let challenge = s
         .node
         .registry

@@ -22,6 +22,9 @@
 //! * [`scheduler`] — seal agents challenged concurrently within the configured bound;
 //! * [`schemas`] — every operation answered with its documented success; [`conformance`]
 //!   checks every answer of the suite against the OpenAPI schemas;
+//! * [`device`] — hardware seals and the device certificate's life: each registration refusal
+//!   (self-declared BAL, no proof of possession, wrong SKU, revoked, stale CRL), revocation
+//!   and expiry re-checked at attestation, a SoftHSM2 seal's whole lifecycle;
 //! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
 #![allow(
     clippy::unwrap_used,
@@ -39,6 +42,7 @@ mod audit_complete;
 mod bad_input;
 mod cluster;
 mod confidential;
+mod device;
 mod identity;
 mod lifecycle;
 mod redteam;
