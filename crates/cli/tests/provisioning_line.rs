@@ -229,30 +229,61 @@ fn provisioning_line_on_softhsm() {
         cphar_testdata::skip("provisioning line: openssl cross-check (no `openssl`)");
     }
 
-    // The registry accepts the provisioned seal.
+    // A registry trusting this vendor with `device_identity = "required"` wants proof of
+    // possession: refused without it, accepted once the token signed the EA's challenge.
     ok(&run(
         dir,
         &conf,
         &["registry", "init", "--data-dir", "data"],
     ));
-    std::fs::copy(
-        dir.join("vendor/vendors.toml"),
-        dir.join("data/vendors.toml"),
-    )
-    .unwrap();
-    let registered = ok(&run(
+    let trust = std::fs::read_to_string(dir.join("vendor/vendors.toml")).unwrap();
+    let strict = trust.replacen(
+        "[[vendors.firmware]]",
+        "device_identity = \"required\"\nskus = [\"AS-100\"]\n\n[[vendors.firmware]]",
+        1,
+    );
+    assert_ne!(strict, trust);
+    std::fs::write(dir.join("data/vendors.toml"), strict).unwrap();
+    let register = |file: &str| {
+        run(
+            dir,
+            &conf,
+            &[
+                "registry",
+                "register",
+                "--data-dir",
+                "data",
+                "--file",
+                file,
+                "--actor",
+                "vendor-ops",
+            ],
+        )
+    };
+    refused(&register("seal-7.json"), "enrollment_proof_missing");
+    let challenge = ok(&run(
+        dir,
+        &conf,
+        &["registry", "enrollment-challenge", "--data-dir", "data"],
+    ));
+    std::fs::write(dir.join("challenge.json"), challenge).unwrap();
+    let enrolled = ok(&run(
         dir,
         &conf,
         &[
-            "registry",
-            "register",
-            "--data-dir",
-            "data",
-            "--file",
+            "seal",
+            "enroll",
+            "--backend",
+            "pkcs11",
+            "--key-label",
+            "SEAL-7",
+            "--challenge",
+            "challenge.json",
+            "--registration",
             "seal-7.json",
-            "--actor",
-            "vendor-ops",
         ],
     ));
+    std::fs::write(dir.join("seal-7-enrolled.json"), enrolled).unwrap();
+    let registered = ok(&register("seal-7-enrolled.json"));
     assert!(registered.contains("SEAL-7"), "{registered}");
 }

@@ -33,6 +33,9 @@
 //! -----END CERTIFICATE-----
 //! ''']                               # one or more PEM roots, one certificate per string
 //! leaf_eku = "1.3.6.1.4.1.99999.1"  # optional: EKU the device certificate must carry
+//! device_identity = "required"      # optional ("optional" by default): the CPHAR
+//!                                   # device-identity extension must be present
+//! skus = ["seal-x1"]                # optional: SKUs the extension may certify
 //!
 //! [[vendors.firmware]]
 //! measurement = "sha256:<64 lowercase hex>"   # or "sha384:<96 lowercase hex>"
