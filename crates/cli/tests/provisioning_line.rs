@@ -286,4 +286,83 @@ fn provisioning_line_on_softhsm() {
     std::fs::write(dir.join("seal-7-enrolled.json"), enrolled).unwrap();
     let registered = ok(&register("seal-7-enrolled.json"));
     assert!(registered.contains("SEAL-7"), "{registered}");
+
+    // The vendor revokes SEAL-8's certificate: with the CRL bundle in DATA_DIR/crls the
+    // registry refuses it (the bundle is verified when the registry opens).
+    ok(&provision(
+        dir,
+        &conf,
+        "SEAL-8",
+        "seal-8.token",
+        "seal-8.json",
+    ));
+    let seal_8: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("seal-8.json")).unwrap()).unwrap();
+    let chain = seal_8["certificateChainPem"].as_str().unwrap();
+    let leaf_end = chain.find("-----END CERTIFICATE-----").unwrap() + 26;
+    std::fs::write(dir.join("leaf-8.pem"), &chain[..leaf_end]).unwrap();
+    let serial = common::command("openssl")
+        .args(["x509", "-noout", "-serial", "-in", "leaf-8.pem"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let serial = String::from_utf8(serial.stdout).unwrap();
+    let serial = serial
+        .trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase();
+    ok(&run(
+        dir,
+        &conf,
+        &[
+            "vendor", "crl", "--ca-dir", "vendor", "--revoke", &serial, "--out", "crl.pem",
+        ],
+    ));
+    std::fs::create_dir(dir.join("data/crls")).unwrap();
+    std::fs::copy(dir.join("crl.pem"), dir.join("data/crls/acme.pem")).unwrap();
+    let challenge = ok(&run(
+        dir,
+        &conf,
+        &["registry", "enrollment-challenge", "--data-dir", "data"],
+    ));
+    std::fs::write(dir.join("challenge-8.json"), challenge).unwrap();
+    let enrolled = ok(&run(
+        dir,
+        &conf,
+        &[
+            "seal",
+            "enroll",
+            "--backend",
+            "pkcs11",
+            "--key-label",
+            "SEAL-8",
+            "--challenge",
+            "challenge-8.json",
+            "--registration",
+            "seal-8.json",
+        ],
+    ));
+    std::fs::write(dir.join("seal-8-enrolled.json"), enrolled).unwrap();
+    refused(
+        &register("seal-8-enrolled.json"),
+        "device_certificate_revoked",
+    );
+
+    // A bundle that does not verify (the CRL of another vendor PKI) stops the registry from
+    // opening at all: an installed CRL must count.
+    ok(&run(dir, &conf, &["vendor", "dev-ca", "--dir", "other"]));
+    ok(&run(
+        dir,
+        &conf,
+        &[
+            "vendor",
+            "crl",
+            "--ca-dir",
+            "other",
+            "--out",
+            "other-crl.pem",
+        ],
+    ));
+    std::fs::copy(dir.join("other-crl.pem"), dir.join("data/crls/other.pem")).unwrap();
+    refused(&register("seal-8-enrolled.json"), "crl_issuer_untrusted");
 }
