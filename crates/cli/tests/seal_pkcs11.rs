@@ -240,3 +240,118 @@ fn pkcs11_seal_keygen_respond_tamper() {
     assert!(!after.status.success());
     assert!(String::from_utf8_lossy(&after.stderr).contains("pkcs11_key_not_found"));
 }
+
+/// A child process killed when dropped (a failing assertion does not leave it running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Posts `body` to the agent's `/challenge`; the HTTP status.
+fn post_challenge(addr: &str, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /challenge HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn pkcs11_agent_answers_until_tamper_destroys_the_key() {
+    use std::io::BufRead;
+    if let Some(missing) = softhsm::missing_tools() {
+        cphar_testdata::skip(&format!("cphar seal serve --backend pkcs11: {missing}"));
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let conf = softhsm::init_token(dir).unwrap();
+    ok(&run(
+        dir,
+        &conf,
+        &[
+            "seal",
+            "keygen",
+            "--backend",
+            "pkcs11",
+            "--key-label",
+            "SEAL-1",
+        ],
+    ));
+    let request = ok(&run(
+        dir,
+        &conf,
+        &[
+            "challenge",
+            "--did",
+            DID,
+            "--verifier",
+            "did:web:me.example",
+        ],
+    ));
+    let mut agent = command(env!("CARGO_BIN_EXE_cphar"))
+        .args([
+            "seal",
+            "serve",
+            "--backend",
+            "pkcs11",
+            "--key-label",
+            "SEAL-1",
+        ])
+        .args(["--binding-method", &method(), "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env("SOFTHSM2_CONF", &conf)
+        .env("CPHAR_SEAL_PKCS11_MODULE", softhsm::MODULE)
+        .env("CPHAR_SEAL_PKCS11_TOKEN", softhsm::TOKEN)
+        .env("CPHAR_SEAL_PKCS11_PIN", softhsm::USER_PIN)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = agent.stderr.take().unwrap();
+    let _agent = KillOnDrop(agent);
+    // The agent prints its address once it listens.
+    let mut stderr = std::io::BufReader::new(stderr);
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+
+    assert_eq!(post_challenge(&addr, request.as_bytes()), 200);
+    ok(&run(
+        dir,
+        &conf,
+        &[
+            "seal",
+            "tamper",
+            "--backend",
+            "pkcs11",
+            "--key-label",
+            "SEAL-1",
+            "--did",
+            DID,
+            "--binding-method",
+            &method(),
+        ],
+    ));
+    // The running agent's key is gone from the token: no answer any more.
+    assert_eq!(post_challenge(&addr, request.as_bytes()), 503);
+}
