@@ -1,4 +1,5 @@
-//! The registry's audit key held by a PKCS#11 token.
+//! Keys held by a PKCS#11 token: the registry's audit key (this module) and a seal's binding
+//! key ([`seal`]: generated as non-extractable token objects, destroyed on tamper).
 //!
 //! Seed 003 §5 requires the audit key (the ECDSA P-384 key that signs every audit log entry)
 //! to be created inside the protected boundary and never to leave it: SS-2 ("the private key
@@ -18,6 +19,7 @@
 //!   attributes the module reports back are checked, and a pairwise-consistency test (sign,
 //!   then verify with `cphar-crypto`) runs before the key is handed out. It implements
 //!   [`cphar_audit::AuditKey`], so an epoch can be opened with it like with an in-memory key;
+//! * [`Pkcs11SealKey`] — a seal's binding key in a token ([`seal`]);
 //! * [`Pkcs11Error`] with stable [`reason codes`](Pkcs11Error::reason_code).
 //!
 //! Signing uses the raw `CKM_ECDSA` mechanism (the one every module offers, SoftHSM2 among
