@@ -48,6 +48,13 @@ pub struct DeviceCertificate {
     /// certificate carries it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<DeviceIdentityRecord>,
+    /// The chain id: SHA-256 of the vendor root the chain was verified to (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// Issuer rotation state at registration: `active`, or `grace` when anchored on a
+    /// retiring root inside its window (seed 001 dual-certificate window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_state: Option<String>,
 }
 
 /// Seed 001's device identity data model as the vendor certified it

@@ -368,6 +368,8 @@ impl<S: Store> Registry<S> {
                 provisioning_record_id: i.provisioning_record_id.clone(),
                 chain_id: accepted.root_subject_dn().to_owned(),
             }),
+            chain_id: Some(accepted.chain_id()),
+            rotation_state: Some(accepted.rotation_state().to_owned()),
         };
         let thumbprint = jwk
             .thumbprint_b64()

@@ -98,6 +98,12 @@ pub struct DeviceCertificate {
     /// Seed 001 identity fields from the CPHAR device-identity extension.
     #[schemars(default)]
     identity: Option<DeviceIdentity>,
+    /// SHA-256 of the vendor root the chain verified to.
+    #[schemars(default)]
+    chain_id: Option<String>,
+    /// `active` or `grace` (anchored on a retiring root inside its rotation window).
+    #[schemars(default)]
+    rotation_state: Option<String>,
 }
 
 /// `cphar_registry::model::DeviceIdentityRecord`.

@@ -124,6 +124,7 @@ impl VendorRegistry {
             root_subject_dn: verified.root_subject_dn,
             verified_at: at,
             device_identity: leaf.device_identity.clone(),
+            rotation_grace: verified.rotation_grace,
         })
     }
 }
@@ -165,6 +166,8 @@ struct VerifiedChain {
     /// Leaf, intermediates, root.
     fingerprints: Vec<[u8; 32]>,
     root_subject_dn: String,
+    /// Anchored on a retiring root (issuer rotation grace).
+    rotation_grace: bool,
 }
 
 fn verify_chain(
@@ -246,10 +249,11 @@ fn verify_chain(
     let at_secs = at.as_signed_secs();
     let valid_roots: Vec<usize> = (0..vendor.roots.len())
         .filter(|&i| {
-            vendor
-                .roots
-                .get(i)
-                .is_some_and(|r| r.facts.not_before <= at_secs && at_secs <= r.facts.not_after)
+            vendor.roots.get(i).is_some_and(|r| {
+                r.facts.not_before <= at_secs
+                    && at_secs <= r.facts.not_after
+                    && r.retire_after.is_none_or(|t| at_secs <= t)
+            })
         })
         .collect();
     let valid_anchors: Vec<TrustAnchor<'static>> = valid_roots
@@ -312,6 +316,7 @@ fn verify_chain(
         leaf_serial_hex,
         fingerprints,
         root_subject_dn: root.facts.subject_dn.clone(),
+        rotation_grace: root.retire_after.is_some(),
     })
 }
 
@@ -343,6 +348,16 @@ fn same_identity(a: &TrustedRoot, b: &TrustedRoot) -> bool {
 }
 
 fn root_time_error(root: &TrustedRoot, at_secs: i64) -> AttestationError {
+    if let Some(until) = root.retire_after
+        && at_secs > until
+        && root.facts.not_before <= at_secs
+        && at_secs <= root.facts.not_after
+    {
+        return AttestationError::OutsideRotationWindow {
+            until: rfc3339(until),
+            at: rfc3339(at_secs),
+        };
+    }
     if at_secs < root.facts.not_before {
         AttestationError::CertificateNotYetValid {
             position: CertPosition::Root,

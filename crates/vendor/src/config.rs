@@ -39,6 +39,14 @@ pub enum ConfigError {
         /// What the file said.
         value: String,
     },
+    /// A retiring root's `until` is not an RFC 3339 time.
+    #[error("vendor {vendor:?}: retiring root until {until:?} is not an RFC 3339 time")]
+    BadRetiringRoot {
+        /// The vendor.
+        vendor: String,
+        /// What the file said.
+        until: String,
+    },
     /// The `format` field names another format.
     #[error("unsupported vendor trust format {found:?} (expected {CONFIG_FORMAT:?})")]
     UnsupportedFormat {
@@ -195,6 +203,9 @@ pub(crate) struct TrustedRoot {
     pub(crate) der: Vec<u8>,
     pub(crate) facts: CertFacts,
     pub(crate) fingerprint: [u8; 32],
+    /// A retiring root (issuer rotation, seed 001 dual-certificate window): accepted until
+    /// this time (Unix seconds), in the grace state.
+    pub(crate) retire_after: Option<i64>,
 }
 
 /// Trust configuration for one vendor. Build with [`VendorTrust::builder`] or load a file with
@@ -265,7 +276,7 @@ impl VendorTrust {
 #[derive(Debug, Clone)]
 pub struct VendorTrustBuilder {
     id: String,
-    roots: Vec<Vec<u8>>,
+    roots: Vec<(Vec<u8>, Option<i64>)>,
     firmware: Vec<FirmwareRule>,
     leaf_eku: Option<String>,
     require_device_identity: bool,
@@ -290,7 +301,15 @@ impl VendorTrustBuilder {
     /// Adds a root certificate, PEM (one CERTIFICATE section) or DER.
     #[must_use]
     pub fn root(mut self, cert: impl AsRef<[u8]>) -> Self {
-        self.roots.push(cert.as_ref().to_vec());
+        self.roots.push((cert.as_ref().to_vec(), None));
+        self
+    }
+
+    /// Adds a retiring root (issuer rotation): chains to it are accepted until `until` (Unix
+    /// seconds) in the `grace` rotation state, then refused (`outside_rotation_window`).
+    #[must_use]
+    pub fn retiring_root(mut self, cert: impl AsRef<[u8]>, until: i64) -> Self {
+        self.roots.push((cert.as_ref().to_vec(), Some(until)));
         self
     }
 
@@ -320,7 +339,7 @@ impl VendorTrustBuilder {
         }
         let mut roots: Vec<TrustedRoot> = Vec::with_capacity(self.roots.len());
         let mut anchors = Vec::with_capacity(self.roots.len());
-        for (index, input) in self.roots.iter().enumerate() {
+        for (index, (input, retire_after)) in self.roots.iter().enumerate() {
             let bad = |detail: String| ConfigError::BadRoot {
                 vendor: id.clone(),
                 index,
@@ -332,7 +351,8 @@ impl VendorTrustBuilder {
                 }
                 other => bad(other.to_string()),
             })?;
-            let (root, anchor) = load_root(der).map_err(bad)?;
+            let (mut root, anchor) = load_root(der).map_err(bad)?;
+            root.retire_after = *retire_after;
             if roots.iter().any(|r| r.der == root.der) {
                 return Err(ConfigError::DuplicateRoot { vendor: id, index });
             }
@@ -416,6 +436,7 @@ fn load_root(der: Vec<u8>) -> Result<(TrustedRoot, TrustAnchor<'static>), String
             der,
             facts,
             fingerprint,
+            retire_after: None,
         },
         anchor,
     ))
@@ -537,6 +558,17 @@ impl VendorRegistry {
             for sku in vendor.skus {
                 builder = builder.allow_sku(sku);
             }
+            for entry in vendor.retiring_roots {
+                let until = time::OffsetDateTime::parse(
+                    &entry.until,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| ConfigError::BadRetiringRoot {
+                    vendor: vendor.id.clone(),
+                    until: entry.until.clone(),
+                })?;
+                builder = builder.retiring_root(entry.root.as_bytes(), until.unix_timestamp());
+            }
             registry.insert(builder.build()?)?;
         }
         Ok(registry)
@@ -565,6 +597,16 @@ struct VendorEntry {
     device_identity: Option<String>,
     #[serde(default)]
     skus: Vec<String>,
+    /// Roots being rotated out: accepted until `until` (RFC 3339).
+    #[serde(default)]
+    retiring_roots: Vec<RetiringRootEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetiringRootEntry {
+    root: String,
+    until: String,
 }
 
 #[derive(Deserialize)]

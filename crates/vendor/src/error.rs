@@ -187,6 +187,14 @@ pub enum AttestationError {
         /// What webpki reported.
         detail: String,
     },
+    /// The chain is anchored on a retiring root whose rotation window has closed.
+    #[error("the chain's root was rotated out at {until} (now {at}): outside the rotation window")]
+    OutsideRotationWindow {
+        /// End of the window.
+        until: String,
+        /// The trusted time of the check.
+        at: String,
+    },
     /// The vendor requires the CPHAR device-identity extension and the leaf has none.
     #[error("vendor {vendor:?} requires the device-identity extension; the leaf has none")]
     DeviceIdentityMissing {
@@ -238,6 +246,7 @@ pub const REASON_CODES: &[&str] = &[
     "certificate_rejected",
     "device_identity_missing",
     "wrong_sku",
+    "outside_rotation_window",
 ];
 
 impl AttestationError {
@@ -268,6 +277,7 @@ impl AttestationError {
             Self::CertificateRejected { .. } => "certificate_rejected",
             Self::DeviceIdentityMissing { .. } => "device_identity_missing",
             Self::WrongSku { .. } => "wrong_sku",
+            Self::OutsideRotationWindow { .. } => "outside_rotation_window",
         }
     }
 }

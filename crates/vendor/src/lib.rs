@@ -36,6 +36,9 @@
 //! device_identity = "required"      # optional ("optional" by default): the CPHAR
 //!                                   # device-identity extension must be present
 //! skus = ["seal-x1"]                # optional: SKUs the extension may certify
+//! retiring_roots = [{ root = '''PEM''', until = "2027-06-30T00:00:00Z" }]
+//!                                   # optional: roots being rotated out, accepted until
+//!                                   # `until` in the "grace" rotation state
 //!
 //! [[vendors.firmware]]
 //! measurement = "sha256:<64 lowercase hex>"   # or "sha384:<96 lowercase hex>"

@@ -294,6 +294,8 @@ fn make_batch(
             chain: Vec::new(),
             not_after: None,
             identity: None,
+            chain_id: None,
+            rotation_state: None,
         };
         let ctx = Ctx {
             actor: "vendor-ops",

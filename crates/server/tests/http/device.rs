@@ -414,3 +414,76 @@ async fn softhsm_seal_whole_lifecycle() {
     assert!(!s.active_ids().await.contains(&"LOT-HSM".to_owned()));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_rotation_window() {
+    // The vendor moved to a new root; the old one is retiring. Vendor `acme-seals` keeps it
+    // in a window still open, `acme-closed` in a window that has closed.
+    let old = Pki::new();
+    let new = Pki::new();
+    let firmware = json!([{"measurement": firmware()}]);
+    let trust = json!({
+        "format": "cphar-vendor-trust/1",
+        "vendors": [{
+            "id": VENDOR,
+            "roots": [new.root_pem()],
+            "retiring_roots": [{"root": old.root_pem(), "until": "2099-01-01T00:00:00Z"}],
+            "firmware": firmware,
+        }, {
+            "id": "acme-closed",
+            "roots": [new.root_pem()],
+            "retiring_roots": [{"root": old.root_pem(), "until": "2000-01-01T00:00:00Z"}],
+            "firmware": firmware,
+        }]
+    });
+    let s = Server::start(
+        &new,
+        Options {
+            trust_file: Some(trust.to_string()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let roles = s.roles().await;
+
+    // New root: active. Old root inside its window: grace, logged with the chain id and the
+    // selected certificate.
+    let current = s
+        .post(
+            "/seals",
+            Some(&roles.vendor),
+            &new.device("SEAL-NEW").register_body(),
+        )
+        .await
+        .expect(201);
+    assert_eq!(current["certificate"]["rotationState"], "active");
+    let graced = s
+        .post(
+            "/seals",
+            Some(&roles.vendor),
+            &old.device("SEAL-OLD").register_body(),
+        )
+        .await
+        .expect(201);
+    assert_eq!(graced["certificate"]["rotationState"], "grace");
+    assert_ne!(
+        graced["certificate"]["chainId"],
+        current["certificate"]["chainId"]
+    );
+    let history = s
+        .get("/seals/SEAL-OLD", Some(&roles.auditor))
+        .await
+        .expect(200);
+    let event = &history["history"][0]["data"];
+    assert_eq!(event["rotationState"], "grace", "{history}");
+    assert_eq!(event["selectedCertSerial"], graced["certificate"]["serial"]);
+    assert_eq!(event["chainId"], graced["certificate"]["chainId"]);
+
+    // Outside the window: refused.
+    let mut late = old.device("SEAL-LATE");
+    late.vendor = "acme-closed";
+    s.post("/seals", Some(&roles.vendor), &late.register_body())
+        .await
+        .problem(422, "outside_rotation_window");
+    s.stop().await;
+}

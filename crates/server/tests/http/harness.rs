@@ -126,6 +126,11 @@ impl Pki {
         })
     }
 
+    /// The root certificate (PEM).
+    pub fn root_pem(&self) -> &str {
+        &self.root.pem
+    }
+
     /// The vendor trust file (`cphar-vendor-trust/1`, JSON) trusting this root.
     pub fn trust_file(&self) -> String {
         serde_json::to_string_pretty(&json!({
@@ -486,6 +491,8 @@ pub struct Options {
     pub attestation_grace_seconds: u64,
     /// A policy file (TOML) to start with.
     pub policy: Option<String>,
+    /// A vendor trust file (JSON) instead of the PKI's own.
+    pub trust_file: Option<String>,
 }
 
 impl Default for Options {
@@ -506,6 +513,7 @@ impl Default for Options {
             attestation_cadence_seconds: 3600,
             attestation_grace_seconds: 900,
             policy: None,
+            trust_file: None,
         }
     }
 }
@@ -548,7 +556,11 @@ impl Server {
             }
         }
         let vendors = dir.path().join("vendors.json");
-        std::fs::write(&vendors, pki.trust_file()).unwrap();
+        let trust = options
+            .trust_file
+            .clone()
+            .unwrap_or_else(|| pki.trust_file());
+        std::fs::write(&vendors, trust).unwrap();
         let policy = options.policy.as_ref().map(|text| {
             let path = dir
                 .path()
