@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow};
 use cphar_crypto::{Algorithm, SigningKey};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SerialNumber,
+    KeyUsagePurpose,
 };
 use serde_json::{Value, json};
 
@@ -136,17 +136,21 @@ impl Vendor {
         };
         let key_pair = KeyPair::generate_for(rc)?;
         let key = SigningKey::from_pkcs8_der(&key_pair.serialize_der()).context("seal key")?;
-        let mut p = CertificateParams::default();
-        p.distinguished_name = dn(uid);
-        p.is_ca = IsCa::ExplicitNoCa;
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        p.serial_number = Some(SerialNumber::from_slice(&serial.to_be_bytes()));
-        let now = time::OffsetDateTime::now_utc();
-        p.not_before = now - time::Duration::days(1);
-        p.not_after = now + time::Duration::days(1825);
-        let leaf = p.signed_by(
+        let identity = cphar_vendor::DeviceIdentity {
+            bal: 2,
+            key_origin: cphar_vendor::KeyOrigin::GeneratedOnDevice,
+            non_exportable: true,
+            sku: "AS-100".into(),
+            hardware_id: format!("HW-{uid}"),
+            batch: "B-DEMO".into(),
+            provisioning_record_id: format!("PR-{uid}"),
+        };
+        let p = device_params("Acme Seals", uid, &serial.to_be_bytes(), &identity)?;
+        let signer = IdentitySigner(&self.device_ca.key);
+        let leaf_pem = issue(
+            &p,
             &key_pair,
-            &Issuer::from_params(&self.device_ca.params, &self.device_ca.key),
+            &Issuer::from_params(&self.device_ca.params, signer),
         )?;
         let registration = json!({
             "uid": uid,
@@ -155,7 +159,7 @@ impl Vendor {
             "hardwareRevision": "C",
             "bal": "BAL-2",
             "publicJwk": key.verifying_key().to_jwk().to_json(),
-            "certificateChainPem": format!("{}{}", leaf.pem(), self.device_ca.pem),
+            "certificateChainPem": format!("{leaf_pem}{}", self.device_ca.pem),
             "firmwareMeasurement": firmware(),
             "tamperEvidence": {"carrierClass": "bolt-seal", "specification": "ISO 17712:2013 H"},
         });
@@ -187,4 +191,43 @@ pub fn inspection(
         "owner": "Reserve Holdings AG",
         "evidence": {"hash": format!("sha256:{}", "ab".repeat(32)), "uri": format!("https://evidence.example/{lot}")},
     })
+}
+
+pub use cphar_vendor::issue::{IdentitySigner, device_params, issue};
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn issued_certificate_verifies_and_carries_the_identity() {
+        let vendor = Vendor::new().unwrap();
+        let seal = vendor.seal("SEAL-9", Algorithm::Ed25519, 9).unwrap();
+        let trust = cphar_vendor::VendorRegistry::from_json(&vendor.trust_file()).unwrap();
+        let chain = cphar_vendor::DeviceEvidence::chain_from_bytes(
+            seal.registration["certificateChainPem"]
+                .as_str()
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        let evidence = cphar_vendor::DeviceEvidence {
+            vendor: VENDOR.into(),
+            device_type: "AS-100".into(),
+            hardware_revision: "C".into(),
+            chain,
+            firmware_measurement: firmware(),
+        };
+        let key = cphar_vendor::PublicKeyBytes::ed25519(&seal.key.verifying_key().public_bytes())
+            .unwrap();
+        let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+        let accepted = trust
+            .check(&evidence, &key, cphar_vendor::UnixTime::from_secs(now))
+            .unwrap();
+        let identity = accepted.device_identity().expect("identity extension");
+        assert_eq!(identity.bal, 2);
+        assert_eq!(identity.sku, "AS-100");
+        assert_eq!(identity.provisioning_record_id, "PR-SEAL-9");
+    }
 }

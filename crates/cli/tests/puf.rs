@@ -185,6 +185,8 @@ fn a_puf_seal_answers_through_the_cli_and_tampered_helper_data_is_caught() {
             &[
                 "seal",
                 "respond",
+                "--backend",
+                "puf",
                 "--puf-device",
                 "device.json",
                 "--request",
@@ -220,6 +222,8 @@ fn a_puf_seal_answers_through_the_cli_and_tampered_helper_data_is_caught() {
         &[
             "seal",
             "respond",
+            "--backend",
+            "puf",
             "--puf-device",
             "tampered.json",
             "--request",
@@ -241,6 +245,8 @@ fn seal_serve_answers_as_a_puf_seal_over_http() {
         .args([
             "seal",
             "serve",
+            "--backend",
+            "puf",
             "--puf-device",
             "device.json",
             "--binding-method",

@@ -1,4 +1,5 @@
-//! The registry's audit key held by a PKCS#11 token.
+//! Keys held by a PKCS#11 token: the registry's audit key (this module) and a seal's binding
+//! key ([`seal`]: generated as non-extractable token objects, destroyed on tamper).
 //!
 //! Seed 003 §5 requires the audit key (the ECDSA P-384 key that signs every audit log entry)
 //! to be created inside the protected boundary and never to leave it: SS-2 ("the private key
@@ -18,6 +19,7 @@
 //!   attributes the module reports back are checked, and a pairwise-consistency test (sign,
 //!   then verify with `cphar-crypto`) runs before the key is handed out. It implements
 //!   [`cphar_audit::AuditKey`], so an epoch can be opened with it like with an in-memory key;
+//! * [`Pkcs11SealKey`] — a seal's binding key in a token ([`seal`]);
 //! * [`Pkcs11Error`] with stable [`reason codes`](Pkcs11Error::reason_code).
 //!
 //! Signing uses the raw `CKM_ECDSA` mechanism (the one every module offers, SoftHSM2 among
@@ -33,6 +35,9 @@
 //! never finalized: several keys (and other code in the process) may share a module.
 
 mod encoding;
+pub mod seal;
+
+pub use seal::{Pkcs11SealKey, SealKeyAlgorithm};
 
 use cphar_crypto::{Algorithm, CryptoError, VerifyingKey};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -89,15 +94,28 @@ impl Pkcs11Config {
     /// # Errors
     /// [`Pkcs11Error::ConfigMissing`] naming the first unset (or non-UTF-8) variable.
     pub fn from_env() -> Result<Self, Pkcs11Error> {
-        let module = std::env::var_os(ENV_MODULE)
+        Self::from_env_vars(ENV_MODULE, ENV_TOKEN, ENV_PIN)
+    }
+
+    /// Reads the module path, token label and PIN from the named environment variables (the
+    /// seal agent uses its own: `CPHAR_SEAL_PKCS11_*`).
+    ///
+    /// # Errors
+    /// [`Pkcs11Error::ConfigMissing`] naming the first unset (or non-UTF-8) variable.
+    pub fn from_env_vars(
+        module_var: &'static str,
+        token_var: &'static str,
+        pin_var: &'static str,
+    ) -> Result<Self, Pkcs11Error> {
+        let module = std::env::var_os(module_var)
             .filter(|v| !v.is_empty())
-            .ok_or(Pkcs11Error::ConfigMissing(ENV_MODULE))?;
-        let token_label = std::env::var(ENV_TOKEN)
+            .ok_or(Pkcs11Error::ConfigMissing(module_var))?;
+        let token_label = std::env::var(token_var)
             .ok()
             .filter(|v| !v.is_empty())
-            .ok_or(Pkcs11Error::ConfigMissing(ENV_TOKEN))?;
+            .ok_or(Pkcs11Error::ConfigMissing(token_var))?;
         let pin = Zeroizing::new(
-            std::env::var(ENV_PIN).map_err(|_| Pkcs11Error::ConfigMissing(ENV_PIN))?,
+            std::env::var(pin_var).map_err(|_| Pkcs11Error::ConfigMissing(pin_var))?,
         );
         Ok(Pkcs11Config {
             module: PathBuf::from(module),
@@ -133,6 +151,15 @@ pub enum Pkcs11Error {
     /// The fresh key's signature did not verify with its public key.
     #[error("pairwise consistency test failed")]
     PairwiseConsistency,
+    /// No key pair with this label is on the token (never generated, or destroyed).
+    #[error("no seal key labelled {0:?} on the token")]
+    KeyNotFound(String),
+    /// A key with this label is already on the token: key generation never replaces one.
+    #[error("a key labelled {0:?} is already on the token")]
+    KeyExists(String),
+    /// The key was destroyed (tamper response): it signs nothing any more.
+    #[error("the seal key was destroyed")]
+    KeyDestroyed,
 }
 
 impl Pkcs11Error {
@@ -147,6 +174,9 @@ impl Pkcs11Error {
             Pkcs11Error::KeygenFailed(_) => "pkcs11_keygen_failed",
             Pkcs11Error::SignFailed(_) => "pkcs11_sign_failed",
             Pkcs11Error::PairwiseConsistency => "pairwise_consistency_failed",
+            Pkcs11Error::KeyNotFound(_) => "pkcs11_key_not_found",
+            Pkcs11Error::KeyExists(_) => "pkcs11_key_exists",
+            Pkcs11Error::KeyDestroyed => "seal_key_destroyed",
         }
     }
 }
@@ -202,7 +232,7 @@ impl fmt::Debug for Pkcs11AuditKey {
 }
 
 /// One initialized context per module path, for the life of the process.
-fn context(module: &Path) -> Result<Pkcs11, Pkcs11Error> {
+pub(crate) fn context(module: &Path) -> Result<Pkcs11, Pkcs11Error> {
     static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let mut contexts = CONTEXTS
         .get_or_init(|| Mutex::new(HashMap::new()))
@@ -224,7 +254,7 @@ fn context(module: &Path) -> Result<Pkcs11, Pkcs11Error> {
 }
 
 /// The first slot whose initialized token carries `label` (blank-padded in `CK_TOKEN_INFO`).
-fn find_slot(ctx: &Pkcs11, label: &str) -> Result<Slot, Pkcs11Error> {
+pub(crate) fn find_slot(ctx: &Pkcs11, label: &str) -> Result<Slot, Pkcs11Error> {
     let slots = ctx
         .get_slots_with_initialized_token()
         .map_err(|e| Pkcs11Error::ModuleUnavailable(format!("listing slots: {e}")))?;
@@ -251,7 +281,10 @@ fn bool_attr(attrs: &[Attribute], ty: AttributeType) -> Option<bool> {
     })
 }
 
-fn read_protection(session: &Session, key: ObjectHandle) -> Result<KeyProtection, CkError> {
+pub(crate) fn read_protection(
+    session: &Session,
+    key: ObjectHandle,
+) -> Result<KeyProtection, CkError> {
     let attrs = session.get_attributes(
         key,
         &[
@@ -316,17 +349,9 @@ impl Pkcs11AuditKey {
             }
         }
 
-        let session = ctx
-            .open_rw_session(slot)
-            .map_err(|e| Pkcs11Error::LoginFailed(format!("opening session: {e}")))?;
-        let pin = AuthPin::from(config.pin.as_str());
-        match session.login(UserType::User, Some(&pin)) {
-            // Login state is per application and token: another key of this process may
-            // have logged in already.
-            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(e) => return Err(Pkcs11Error::LoginFailed(e.to_string())),
-        }
-        drop(pin);
+        // Login state is per application and token: another key of this process may have
+        // logged in already.
+        let session = login(&ctx, slot, config.pin.as_str())?;
 
         let label_bytes = label.as_bytes().to_vec();
         let public_template = [
@@ -454,17 +479,7 @@ impl Pkcs11AuditKey {
     /// [`Pkcs11Error::SignFailed`] if the module fails in another way.
     pub fn private_value_readable(&self) -> Result<bool, Pkcs11Error> {
         let inner = self.lock()?;
-        match inner
-            .session
-            .get_attributes(inner.private_key, &[AttributeType::Value])
-        {
-            Ok(attrs) => Ok(attrs.into_iter().any(|a| match a {
-                Attribute::Value(v) => !Zeroizing::new(v).is_empty(),
-                _ => false,
-            })),
-            Err(CkError::Pkcs11(RvError::AttributeSensitive, _)) => Ok(false),
-            Err(e) => Err(Pkcs11Error::SignFailed(format!("reading CKA_VALUE: {e}"))),
-        }
+        value_readable(&inner.session, inner.private_key)
     }
 
     /// Tries to export the private key by wrapping it (`CKM_AES_KEY_WRAP_PAD`) under a
@@ -477,32 +492,7 @@ impl Pkcs11AuditKey {
     /// for another reason.
     pub fn wrapping_refused(&self) -> Result<bool, Pkcs11Error> {
         let inner = self.lock()?;
-        let session = &inner.session;
-        let wrapping_key = session
-            .generate_key(
-                &Mechanism::AesKeyGen,
-                &[
-                    Attribute::Class(ObjectClass::SECRET_KEY),
-                    Attribute::KeyType(KeyType::AES),
-                    Attribute::Token(false),
-                    Attribute::ValueLen(Ulong::from(32)),
-                    Attribute::Wrap(true),
-                    Attribute::Sensitive(true),
-                    Attribute::Extractable(false),
-                ],
-            )
-            .map_err(|e| Pkcs11Error::SignFailed(format!("making a wrapping key: {e}")))?;
-        let outcome = session.wrap_key(&Mechanism::AesKeyWrapPad, wrapping_key, inner.private_key);
-        // Best effort: the wrapping key is a session object and dies with the session anyway.
-        let _ = session.destroy_object(wrapping_key);
-        match outcome {
-            Ok(wrapped) => {
-                drop(Zeroizing::new(wrapped));
-                Ok(false)
-            }
-            Err(CkError::Pkcs11(RvError::KeyUnextractable, _)) => Ok(true),
-            Err(e) => Err(Pkcs11Error::SignFailed(format!("wrap attempt: {e}"))),
-        }
+        wrap_refused(&inner.session, inner.private_key)
     }
 
     /// Destroys the key pair in the module now (it would go with the session anyway).
@@ -520,6 +510,62 @@ impl Pkcs11AuditKey {
             .session
             .destroy_object(inner.public_key)
             .map_err(|e| Pkcs11Error::SignFailed(format!("destroying public key: {e}")))
+    }
+}
+
+/// Whether the module hands out any bytes of `key`'s `CKA_VALUE` (see
+/// [`Pkcs11AuditKey::private_value_readable`]); returned bytes are zeroized at once.
+pub(crate) fn value_readable(session: &Session, key: ObjectHandle) -> Result<bool, Pkcs11Error> {
+    match session.get_attributes(key, &[AttributeType::Value]) {
+        Ok(attrs) => Ok(attrs.into_iter().any(|a| match a {
+            Attribute::Value(v) => !Zeroizing::new(v).is_empty(),
+            _ => false,
+        })),
+        Err(CkError::Pkcs11(RvError::AttributeSensitive, _)) => Ok(false),
+        Err(e) => Err(Pkcs11Error::SignFailed(format!("reading CKA_VALUE: {e}"))),
+    }
+}
+
+/// Whether wrapping `key` under a throw-away AES key is refused with `CKR_KEY_UNEXTRACTABLE`
+/// (see [`Pkcs11AuditKey::wrapping_refused`]).
+pub(crate) fn wrap_refused(session: &Session, key: ObjectHandle) -> Result<bool, Pkcs11Error> {
+    let wrapping_key = session
+        .generate_key(
+            &Mechanism::AesKeyGen,
+            &[
+                Attribute::Class(ObjectClass::SECRET_KEY),
+                Attribute::KeyType(KeyType::AES),
+                Attribute::Token(false),
+                Attribute::ValueLen(Ulong::from(32)),
+                Attribute::Wrap(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+            ],
+        )
+        .map_err(|e| Pkcs11Error::SignFailed(format!("making a wrapping key: {e}")))?;
+    let outcome = session.wrap_key(&Mechanism::AesKeyWrapPad, wrapping_key, key);
+    // Best effort: the wrapping key is a session object and dies with the session anyway.
+    let _ = session.destroy_object(wrapping_key);
+    match outcome {
+        Ok(wrapped) => {
+            drop(Zeroizing::new(wrapped));
+            Ok(false)
+        }
+        Err(CkError::Pkcs11(RvError::KeyUnextractable, _)) => Ok(true),
+        Err(e) => Err(Pkcs11Error::SignFailed(format!("wrap attempt: {e}"))),
+    }
+}
+
+/// Opens a read-write session on `slot` and logs in as user with `pin` (an earlier login of
+/// this process on the same token counts).
+pub(crate) fn login(ctx: &Pkcs11, slot: Slot, pin: &str) -> Result<Session, Pkcs11Error> {
+    let session = ctx
+        .open_rw_session(slot)
+        .map_err(|e| Pkcs11Error::LoginFailed(format!("opening session: {e}")))?;
+    let pin = AuthPin::from(pin);
+    match session.login(UserType::User, Some(&pin)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
+        Err(e) => Err(Pkcs11Error::LoginFailed(e.to_string())),
     }
 }
 

@@ -36,6 +36,13 @@ crate::wire_enum! {
         /// The authenticated device status of a ChallengeResponse (CPHAR extension),
         /// payload = [`status_payload`].
         DeviceStatus => "device-status",
+        /// A Binding Revocation Attestation signed by the device before its key is destroyed
+        /// (seed 002 §4.4.1 step 3), payload = the object without its `signature` member
+        /// ([`crate::seal::RevocationAttestation`]).
+        BindingRevocation => "binding-revocation",
+        /// The answer to an Enrollment Authority's enrollment challenge (seed 002 §4.2.2
+        /// steps 1–4), payload = [`enrollment_payload`].
+        Enrollment => "enrollment",
     }
 }
 
@@ -77,6 +84,16 @@ pub fn status_payload(did: &str, binding_method: &str, nonce: &str, status: Devi
         "deviceStatus".into(),
         Value::String(status.as_str().to_owned()),
     );
+    Value::Object(obj)
+}
+
+/// The payload a seal signs to answer an enrollment challenge: the challenge object exactly
+/// as the Enrollment Authority issued it (its signature included) and the device UID being
+/// registered, so the answer cannot be reused for another device or challenge.
+pub fn enrollment_payload(challenge: &Value, uid: &str) -> Value {
+    let mut obj = Map::new();
+    obj.insert("challenge".into(), challenge.clone());
+    obj.insert("uid".into(), Value::String(uid.to_owned()));
     Value::Object(obj)
 }
 

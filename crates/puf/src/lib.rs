@@ -37,5 +37,5 @@ pub mod seal;
 pub mod sram;
 
 pub use extractor::{FuzzyExtractor, HelperData, PufError};
-pub use seal::{PufDevice, PufSeal, PufSealError};
+pub use seal::{PufDevice, PufKey, PufSeal, PufSealError};
 pub use sram::{Response, SimulatedSram};

@@ -14,7 +14,7 @@
 use crate::extractor::{FuzzyExtractor, HelperData, PufError};
 use crate::sram::SimulatedSram;
 use cphar_crypto::{CryptoError, SigningKey, VerifyingKey};
-use cphar_protocol::seal::{SealError, SoftwareSeal};
+use cphar_protocol::seal::{SealError, SealKey, SoftwareSeal};
 use cphar_protocol::{Bal, ChallengeRequest, ChallengeResponse, DeviceStatus, Timestamp};
 use rand::{CryptoRng, Rng};
 use serde_json::{Value, json};
@@ -233,5 +233,60 @@ impl PufSeal {
         // `seal` (and the dalek key inside, zeroized on drop) ends here.
         drop(seal);
         Ok(response)
+    }
+}
+
+/// A PUF-derived binding key behind the seal's key interface ([`SealKey`]), so that a PUF
+/// seal answers through the same seal code as a software or token key: every signature
+/// re-derives the key from a fresh noisy read (noise from a generator seeded by the OS CSPRNG)
+/// and drops it. Only the public key, derived once when opened, is kept.
+pub struct PufKey {
+    sram: SimulatedSram,
+    helper: HelperData,
+    extractor: FuzzyExtractor,
+    public: VerifyingKey,
+}
+
+impl PufKey {
+    /// Opens `device`: one read to learn the public key.
+    ///
+    /// # Errors
+    /// [`PufSealError::Puf`] when the read cannot be corrected or the helper data was altered.
+    pub fn open(device: &PufDevice, extractor: FuzzyExtractor) -> Result<Self, PufSealError> {
+        let sram = SimulatedSram::new(&device.seed, device.mean_flip);
+        let helper = device.helper.clone();
+        let public = derive_fresh(&sram, &helper, &extractor)?.verifying_key();
+        Ok(PufKey {
+            sram,
+            helper,
+            extractor,
+            public,
+        })
+    }
+}
+
+/// The key from one fresh read, read noise from a generator seeded by the OS CSPRNG.
+fn derive_fresh(
+    sram: &SimulatedSram,
+    helper: &HelperData,
+    extractor: &FuzzyExtractor,
+) -> Result<SigningKey, PufSealError> {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::from_seed(cphar_crypto::random_bytes::<32>()?);
+    let read = sram.read(&mut rng);
+    let seed = extractor.reproduce(&read, helper)?;
+    Ok(SigningKey::from_ed25519_seed(&seed)?)
+}
+
+impl SealKey for PufKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        // A read the extractor cannot correct signs nothing (never with a wrong key).
+        let key = derive_fresh(&self.sram, &self.helper, &self.extractor)
+            .map_err(|_| CryptoError::Signing)?;
+        key.sign(msg)
+    }
+
+    fn verifying_key(&self) -> VerifyingKey {
+        self.public.clone()
     }
 }

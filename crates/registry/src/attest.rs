@@ -13,6 +13,8 @@
 //! | --- | --- |
 //! | valid, policy allows or degrades | seal Sealed → Attested, binding Active/Degraded, lot evidence renewed (a lapse ends) |
 //! | valid, policy denies | nothing but the record (`policy_decision`) |
+//! | valid, device certificate revoked by its vendor's CRL, or that CRL stale | as a policy deny (`device_certificate_revoked`, `crl_stale`) |
+//! | valid, device certificate expired | as a policy deny, or degrade if so configured (`device_certificate_expired`) |
 //! | signed answer reporting `tampered` | binding revoked `tamper_detected`, seal Broken, lot out of the set; the answer kept as evidence |
 //! | no answer (`device_unreachable`) | the seal's unreachable streak grows; at the limit the lot lapses out of the set |
 //! | any other result | the record only |
@@ -23,6 +25,7 @@
 
 use crate::codes::RefusalCode;
 use crate::decide::{self, Ctx};
+use crate::device::CertificatePolicy;
 use crate::error::Refusal;
 use crate::event::{EventType, RegistryEvent, lot_subject, seal_subject};
 use crate::model::{BindingRecord, Lapse, LapseReason, LotRecord, SealRecord, in_active_reserve};
@@ -34,6 +37,7 @@ use cphar_protocol::{
     Bal, ChallengeParams, ChallengeRequest, Outcome, ResponseTiming, ResultCode, RevocationReason,
     TamperReport, Timestamp, Verified, VerifierPolicy,
 };
+use cphar_vendor::CrlSet;
 use serde_json::{Map, Value, json};
 use time::Duration;
 
@@ -225,12 +229,17 @@ pub fn policy_input(
 
 /// Decides what answering challenge `inputs.challenge` with `outcome` changes.
 ///
-/// `policy` is the policy in force; `history` every binding of the lot (needed only to
-/// revoke on a tamper report); `answer` the raw answer kept as evidence of tamper.
+/// `policy` is the policy in force; `certificates` the CRLs held and the expired-certificate
+/// policy (the device certificate is judged with [`crate::device::certificate_gate`]: the
+/// stricter of its decision and the policy's wins); `history` every binding of the lot
+/// (needed only to revoke on a tamper report); `answer` the raw answer kept as evidence of
+/// tamper.
+#[allow(clippy::too_many_arguments)]
 pub fn decide_answer(
     inputs: &AttestationInputs,
     outcome: Outcome,
     policy: Option<&PolicyEngine>,
+    certificates: (&CrlSet, CertificatePolicy),
     history: &[BindingRecord],
     answer: Option<&str>,
     settings: &AttestationSettings,
@@ -261,7 +270,12 @@ pub fn decide_answer(
             verified.object_did(),
             verified.binding_method(),
         )?;
-        let decision = policy.map(|p| p.decide(&policy_input(lot, Some(seal), &verified, ctx.now)));
+        let gate = crate::device::certificate_gate(seal, certificates.0, certificates.1, ctx.now);
+        let engine = policy.map(|p| p.decide(&policy_input(lot, Some(seal), &verified, ctx.now)));
+        let decision = match (gate, engine) {
+            (Some(g), Some(e)) => Some(if e.effect > g.effect { e } else { g }),
+            (g, e) => g.or(e),
+        };
         let mut changes = match decision.as_ref().map(|d| d.effect) {
             Some(Effect::Deny) => {
                 record.decision = AttestationDecision::Deny;
@@ -687,10 +701,12 @@ impl<S: Store> Registry<S> {
                 Answer::Response(body) => std::str::from_utf8(body).ok(),
                 Answer::NoAnswer => None,
             };
+            let crls = self.crls();
             let (changes, record) = decide_answer(
                 &inputs,
                 outcome,
                 policy.as_deref(),
+                (&crls, self.certificate_policy()),
                 &history,
                 text,
                 settings,

@@ -73,5 +73,20 @@ cphar_protocol::wire_enum! {
         ReportBuildFailed => "report_build_failed",
         /// The registry's TSA did not issue the report's timestamp token.
         ReportTimestampUnavailable => "report_timestamp_unavailable",
+        /// The registration claims a BAL above the one its device certificate certifies.
+        BalNotCertified => "bal_not_certified",
+        /// The vendor requires proof of possession (seed 002 §4.2.2) and none was given.
+        EnrollmentProofMissing => "enrollment_proof_missing",
+        /// The enrollment challenge is not one the Enrollment Authority issued (or malformed).
+        EnrollmentChallengeInvalid => "enrollment_challenge_invalid",
+        /// The enrollment challenge was answered too late.
+        EnrollmentChallengeExpired => "enrollment_challenge_expired",
+        /// The device's signature over the enrollment challenge does not verify with the
+        /// certified key: no proof of possession.
+        EnrollmentSignatureInvalid => "enrollment_signature_invalid",
+        /// The vendor's CRL revokes the device certificate.
+        DeviceCertificateRevoked => "device_certificate_revoked",
+        /// The vendor's CRL is past its nextUpdate or older than the maximum age.
+        CrlStale => "crl_stale",
     }
 }

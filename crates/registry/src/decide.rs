@@ -92,6 +92,11 @@ pub struct RegisterSeal {
     /// Network endpoint of the seal agent.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// Proof of possession: the Enrollment Authority's challenge signed by the device
+    /// (seed 002 §4.2.2 steps 1–4). Required by vendors that require the device-identity
+    /// extension; checked whenever given.
+    #[serde(default)]
+    pub enrollment: Option<crate::device::EnrollmentProof>,
 }
 
 /// What the registry already holds that could conflict with a registration.
@@ -237,6 +242,12 @@ pub fn register(
             "certificateSerial": seal.certificate.serial,
             "certificateFingerprint": seal.certificate.fingerprint,
             "firmwareMeasurement": seal.firmware_measurement,
+            "chainId": seal.certificate.chain_id,
+            "selectedCertSerial": seal.certificate.serial,
+            "rotationState": seal.certificate.rotation_state,
+            "balSource": if seal.certificate.identity.is_some() { "device_certificate" } else { "request" },
+            "deviceIdentity": seal.certificate.identity,
+            "proofOfPossession": cmd.enrollment.is_some(),
         }),
     );
     Ok(ChangeSet {

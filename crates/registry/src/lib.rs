@@ -14,6 +14,7 @@ pub mod bea;
 pub mod binding;
 pub mod codes;
 pub mod decide;
+pub mod device;
 pub mod did;
 mod error;
 pub mod event;

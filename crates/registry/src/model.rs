@@ -36,6 +36,49 @@ pub struct DeviceCertificate {
     pub fingerprint: String,
     /// The chain as received, base64url DER, leaf first.
     pub chain: Vec<String>,
+    /// The leaf's notAfter (re-checked at every attestation). Absent in records made before
+    /// it was kept.
+    #[serde(
+        default,
+        with = "wire::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub not_after: Option<Timestamp>,
+    /// Seed 001 device identity fields from the CPHAR device-identity extension, when the
+    /// certificate carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<DeviceIdentityRecord>,
+    /// The chain id: SHA-256 of the vendor root the chain was verified to (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// Issuer rotation state at registration: `active`, or `grace` when anchored on a
+    /// retiring root inside its window (seed 001 dual-certificate window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_state: Option<String>,
+}
+
+/// Seed 001's device identity data model as the vendor certified it
+/// (`docs/device-certificate.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceIdentityRecord {
+    /// The certified BAL.
+    #[serde(with = "wire")]
+    pub certified_bal: Bal,
+    /// `generated-on-device` or `imported`.
+    pub key_origin: String,
+    /// Whether the key is non-exportable.
+    pub non_exportable: bool,
+    /// Product SKU.
+    pub sku: String,
+    /// Hardware id read at intake.
+    pub hardware_id: String,
+    /// Manufacturing batch.
+    pub batch: String,
+    /// The vendor's provisioning record id.
+    pub provisioning_record_id: String,
+    /// The chain the certificate verified to (the root's subject).
+    pub chain_id: String,
 }
 
 /// A registered seal.

@@ -7,19 +7,21 @@ use crate::decide::{
     self, Authority, Ctx, Existing, NewCredential, RecordCustody, RecordInspection, Refused,
     RegisterSeal,
 };
+use crate::device::CertificatePolicy;
 use crate::did::RegistryNames;
 use crate::error::{Refusal, invalid};
 use crate::event::{StoredEvent, lot_subject, seal_subject};
 use crate::model::{
-    AuthorityRecord, AuthorityState, BindingRecord, DeviceCertificate, LotRecord, SealRecord,
+    AuthorityRecord, AuthorityState, BindingRecord, DeviceCertificate, DeviceIdentityRecord,
+    LotRecord, SealRecord,
 };
 use crate::policy::{PolicyChange, StartupPolicy};
 use crate::service_event::{self, ServiceEvent};
 use crate::store::{ChangeSet, Store, StoreError, TokenRow};
 use cphar_crypto::{Jwk, SigningKey, hex};
 use cphar_policy::PolicyEngine;
-use cphar_protocol::{RevocationReason, Timestamp};
-use cphar_vendor::{DeviceEvidence, PublicKeyBytes, UnixTime, VendorRegistry};
+use cphar_protocol::{Bal, RevocationReason, Timestamp};
+use cphar_vendor::{CrlSet, DeviceEvidence, PublicKeyBytes, UnixTime, VendorRegistry};
 use parking_lot::RwLock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -95,6 +97,10 @@ pub struct Registry<S> {
     /// The last policy read from the store, compiled (policies change rarely; each decision
     /// still reads which one is in force).
     policy_cache: RwLock<Option<Arc<PolicyEngine>>>,
+    /// The vendors' verified CRLs, consulted at registration and at every attestation.
+    crls: RwLock<Arc<CrlSet>>,
+    /// How attestations judge device certificates.
+    certificate_policy: RwLock<CertificatePolicy>,
 }
 
 impl<S: Store> Registry<S> {
@@ -112,7 +118,50 @@ impl<S: Store> Registry<S> {
             clock,
             authority: RwLock::new(None),
             policy_cache: RwLock::new(None),
+            crls: RwLock::new(Arc::new(CrlSet::default())),
+            certificate_policy: RwLock::new(CertificatePolicy::default()),
         }
+    }
+
+    /// The vendor trust configuration.
+    pub fn vendors(&self) -> &VendorRegistry {
+        &self.vendors
+    }
+
+    /// Replaces the CRLs the registry checks device certificates against (each verified with
+    /// [`VendorRegistry::verify_crl`]).
+    pub fn install_crls(&self, crls: CrlSet) {
+        *self.crls.write() = Arc::new(crls);
+    }
+
+    /// The CRLs held now.
+    pub fn crls(&self) -> Arc<CrlSet> {
+        Arc::clone(&self.crls.read())
+    }
+
+    /// Sets how attestations judge device certificates (expired: deny or degrade).
+    pub fn set_certificate_policy(&self, policy: CertificatePolicy) {
+        *self.certificate_policy.write() = policy;
+    }
+
+    /// How attestations judge device certificates.
+    pub fn certificate_policy(&self) -> CertificatePolicy {
+        *self.certificate_policy.read()
+    }
+
+    /// Issues an enrollment challenge signed by the current Enrollment Authority key (seed
+    /// 002 §4.2.2 steps 1–2): a 32-byte CSPRNG nonce, valid for
+    /// [`crate::device::CHALLENGE_LIFETIME`]. Nothing is stored.
+    pub async fn enrollment_challenge(&self) -> Result<Value, RegistryError> {
+        let (record, key) = self.authority().await?;
+        let nonce = cphar_crypto::random_bytes::<32>()
+            .map_err(|e| invalid(format!("random source failed: {e}")))?;
+        Ok(crate::device::issue_enrollment_challenge(
+            &nonce,
+            &record.key_id,
+            &key,
+            self.clock.now()?,
+        )?)
     }
 
     /// The store.
@@ -219,14 +268,18 @@ impl<S: Store> Registry<S> {
     // -----------------------------------------------------------------------------------------
     // Commands
 
-    /// Registers a seal after checking its vendor attestation (chain to the vendor root at
-    /// the trusted time, leaf key = registered key, firmware on the allowlist).
+    /// Registers a seal after checking its vendor attestation and that it is the device it
+    /// claims to be (seed 002 §4.2): chain to the vendor root at the trusted time, leaf key =
+    /// registered key, firmware on the allowlist, the device-identity extension (SKU, the
+    /// vendor's requirement), the issuer's CRL, the certified BAL, and the proof of possession
+    /// (the EA's enrollment challenge signed by the device). The one registration check:
+    /// single and batch registration both call it.
     pub async fn register_seal(
         &self,
         cmd: &RegisterSeal,
         actor: &str,
     ) -> Result<SealRecord, RegistryError> {
-        let (jwk, bal) = decide::check_registration(cmd)?;
+        let (jwk, claimed_bal) = decide::check_registration(cmd)?;
         let key = key_bytes(&jwk)?;
         let chain = DeviceEvidence::chain_from_bytes(cmd.certificate_chain_pem.as_bytes())
             .map_err(|e| invalid(format!("certificateChainPem: {e}")))?;
@@ -246,6 +299,51 @@ impl<S: Store> Registry<S> {
                 UnixTime::from_secs(u64::try_from(ctx.now.unix_seconds()).unwrap_or(0)),
             )
             .map_err(|e| Refusal::attestation(&e))?;
+        crate::device::check_revocation(&self.crls.read().status(
+            accepted.leaf_issuer_dn(),
+            accepted.leaf_serial_hex(),
+            ctx.now.unix_seconds(),
+        ))?;
+        let identity = accepted.device_identity();
+        let bal = crate::device::certified_bal(claimed_bal, identity)?;
+        let requires_proof = self
+            .vendors
+            .vendor(accepted.vendor())
+            .is_some_and(|v| v.requires_device_identity());
+        match &cmd.enrollment {
+            Some(proof) => {
+                let ea_key = match crate::device::challenge_authority(proof) {
+                    Some(id) => self
+                        .store
+                        .authority(id)
+                        .await?
+                        .filter(|a| a.state == AuthorityState::Active)
+                        .and_then(|a| Jwk::from_json(&a.public_jwk).ok())
+                        .and_then(|j| cphar_crypto::VerifyingKey::from_jwk(&j).ok()),
+                    None => None,
+                };
+                let device_key = cphar_crypto::VerifyingKey::from_jwk(&jwk)
+                    .map_err(|e| invalid(format!("publicJwk: {e}")))?;
+                crate::device::check_enrollment(
+                    proof,
+                    &cmd.uid,
+                    &device_key,
+                    ea_key.as_ref(),
+                    ctx.now,
+                )?;
+            }
+            None if requires_proof => {
+                return Err(Refusal::new(
+                    RefusalCode::EnrollmentProofMissing,
+                    format!(
+                        "vendor {} requires proof of possession: answer POST /enrollment/challenges with the device key",
+                        accepted.vendor()
+                    ),
+                )
+                .into());
+            }
+            None => {}
+        }
         let certificate = DeviceCertificate {
             issuer: accepted.leaf_issuer_dn().to_owned(),
             subject: accepted.leaf_subject_dn().to_owned(),
@@ -255,6 +353,24 @@ impl<S: Store> Registry<S> {
                 .iter()
                 .map(|der| cphar_crypto::b64::encode(der))
                 .collect(),
+            not_after: Timestamp::from_unix_seconds(accepted.not_after()),
+            identity: identity.map(|i| DeviceIdentityRecord {
+                certified_bal: match i.bal {
+                    1 => Bal::Bal1,
+                    2 => Bal::Bal2,
+                    3 => Bal::Bal3,
+                    _ => Bal::Bal4,
+                },
+                key_origin: i.key_origin.as_str().to_owned(),
+                non_exportable: i.non_exportable,
+                sku: i.sku.clone(),
+                hardware_id: i.hardware_id.clone(),
+                batch: i.batch.clone(),
+                provisioning_record_id: i.provisioning_record_id.clone(),
+                chain_id: accepted.root_subject_dn().to_owned(),
+            }),
+            chain_id: Some(accepted.chain_id()),
+            rotation_state: Some(accepted.rotation_state().to_owned()),
         };
         let thumbprint = jwk
             .thumbprint_b64()

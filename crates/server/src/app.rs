@@ -56,6 +56,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ready", get(r::public::ready))
         .merge(anonymous)
         .route("/seals", post(r::registry::register_seal))
+        .route(
+            "/enrollment/challenges",
+            post(r::registry::enrollment_challenge),
+        )
         .route("/seals/{uid}", get(r::registry::get_seal))
         .route("/inspections", post(r::registry::inspect))
         .route("/custody", post(r::registry::custody))
@@ -193,6 +197,18 @@ pub async fn build_state(mut config: ServerConfig) -> Result<Arc<AppState>, Stri
     node_config.host_configured = config.host.is_some();
     node_config.database_url.clone_from(&config.database_url);
     node_config.vendors.clone_from(&config.vendors);
+    node_config.crl_dir.clone_from(&config.crl_dir);
+    node_config.crl_max_age_seconds =
+        (config.crl_max_age_seconds > 0).then_some(config.crl_max_age_seconds);
+    node_config.expired_certificate = match config.expired_certificate.as_str() {
+        "deny" => cphar_registry::device::ExpiredCertificate::Deny,
+        "degrade" => cphar_registry::device::ExpiredCertificate::Degrade,
+        other => {
+            return Err(format!(
+                "expired_certificate must be \"deny\" or \"degrade\", not {other:?}"
+            ));
+        }
+    };
     node_config
         .expected_measurement
         .clone_from(&config.expected_measurement);

@@ -85,6 +85,13 @@ pub struct ServerConfig {
     /// How long after a report's `generatedAt` its timestamp may be made (`window.to`),
     /// seconds.
     pub report_timestamp_grace_seconds: u64,
+    /// Directory of vendor CRL bundles (PEM: the CRL and its issuing CA certificate; default
+    /// `DATA_DIR/crls` when present), checked at registration and every attestation.
+    pub crl_dir: Option<PathBuf>,
+    /// Longest a CRL is trusted after its thisUpdate, seconds (0: until nextUpdate only).
+    pub crl_max_age_seconds: u64,
+    /// A valid answer from a seal whose device certificate has expired: `deny` or `degrade`.
+    pub expired_certificate: String,
 }
 
 impl Default for ServerConfig {
@@ -122,6 +129,9 @@ impl Default for ServerConfig {
             token_max_lifetime_seconds: 365 * 86_400,
             report_interval_seconds: 0,
             report_timestamp_grace_seconds: 600,
+            crl_dir: None,
+            crl_max_age_seconds: 7 * 86_400,
+            expired_certificate: "deny".into(),
         }
     }
 }

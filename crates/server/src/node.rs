@@ -63,6 +63,12 @@ pub struct NodeConfig {
     pub host_configured: bool,
     /// Vendor trust file (default: `DATA_DIR/vendors.toml` when present).
     pub vendors: Option<PathBuf>,
+    /// Vendor CRL bundles (default: `DATA_DIR/crls` when present).
+    pub crl_dir: Option<PathBuf>,
+    /// Longest a CRL is trusted after its thisUpdate, seconds (`None`: until nextUpdate).
+    pub crl_max_age_seconds: Option<u64>,
+    /// What an expired device certificate does to a valid attestation.
+    pub expired_certificate: cphar_registry::device::ExpiredCertificate,
     /// Expected SHA-384 of the binary (hex): the software integrity self-test compares it.
     pub expected_measurement: Option<String>,
     /// Trusted clock parameters.
@@ -91,6 +97,9 @@ impl NodeConfig {
             host: host.into(),
             host_configured: true,
             vendors: None,
+            crl_dir: None,
+            crl_max_age_seconds: Some(7 * 86_400),
+            expired_certificate: cphar_registry::device::ExpiredCertificate::Deny,
             expected_measurement: None,
             clock: ClockConfig::default(),
             create_keys: true,
@@ -342,6 +351,11 @@ impl Node {
             vendors,
             Arc::new(TrustedRegistryClock(Arc::clone(&clock))),
         );
+        let crls = load_crls(&config, registry.vendors(), &clock)?;
+        registry.install_crls(crls);
+        registry.set_certificate_policy(cphar_registry::device::CertificatePolicy {
+            expired: config.expired_certificate,
+        });
         if epoch.is_some() {
             record_module_error_marker(&registry, &clock, &config).await?;
         }
@@ -772,6 +786,49 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<(), StartError> {
     file.write_all(contents)
         .and_then(|()| file.sync_all())
         .map_err(|e| StartError::Config(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Loads every `*.pem` bundle of the CRL directory: one `X509 CRL` section and the
+/// `CERTIFICATE` of the CA that issued it. Each is verified ([`VendorRegistry::verify_crl`]);
+/// one that does not verify stops the start (fail closed: a CRL the operator installed must
+/// count). A stale CRL loads, and refuses what it covers until replaced.
+fn load_crls(
+    config: &NodeConfig,
+    vendors: &VendorRegistry,
+    clock: &TrustedClock,
+) -> Result<cphar_vendor::CrlSet, StartError> {
+    let mut set = cphar_vendor::CrlSet::new(config.crl_max_age_seconds);
+    let dir = match &config.crl_dir {
+        Some(d) => d.clone(),
+        None => {
+            let default = config.data_dir.join("crls");
+            if !default.is_dir() {
+                return Ok(set);
+            }
+            default
+        }
+    };
+    let bad = |path: &Path, e: String| StartError::Config(format!("{}: {e}", path.display()));
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| bad(&dir, e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+        .collect();
+    paths.sort();
+    let now = clock
+        .now()
+        .map_err(|e| StartError::Config(format!("no trusted time to check CRLs: {e}")))?;
+    let at = cphar_vendor::UnixTime::from_secs(u64::try_from(now.unix_seconds()).unwrap_or(0));
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| bad(&path, e.to_string()))?;
+        let (crl, issuer) = cphar_vendor::crl::bundle_from_pem(&text)
+            .map_err(|e| bad(&path, format!("{e} ({})", e.reason_code())))?;
+        let verified = vendors
+            .verify_crl(&crl, &issuer, at)
+            .map_err(|e| bad(&path, format!("{e} ({})", e.reason_code())))?;
+        set.insert(verified);
+    }
+    Ok(set)
 }
 
 fn load_vendors(config: &NodeConfig) -> Result<VendorRegistry, StartError> {

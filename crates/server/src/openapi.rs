@@ -221,6 +221,15 @@ pub const OPERATIONS: &[Operation] = &[
         response: Body::Json(201, J, named::<s::Seal>),
     },
     Operation {
+        method: "post",
+        path: "/enrollment/challenges",
+        role: "vendor",
+        summary: "An enrollment challenge signed by the Enrollment Authority, for the device to sign",
+        query: None,
+        request: Body::Json(0, J, named::<pr::registry::Empty>),
+        response: Body::Json(201, J, named::<s::EnrollmentChallenge>),
+    },
+    Operation {
         method: "get",
         path: "/seals/{uid}",
         role: "operator,auditor,admin",

@@ -130,7 +130,14 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::InvalidLotId
         | RefusalCode::InvalidSealUid
         | RefusalCode::InvalidSubject
-        | RefusalCode::VendorAttestationRefused => StatusCode::UNPROCESSABLE_ENTITY,
+        | RefusalCode::VendorAttestationRefused
+        | RefusalCode::BalNotCertified
+        | RefusalCode::EnrollmentProofMissing
+        | RefusalCode::EnrollmentChallengeInvalid
+        | RefusalCode::EnrollmentChallengeExpired
+        | RefusalCode::EnrollmentSignatureInvalid
+        | RefusalCode::DeviceCertificateRevoked
+        | RefusalCode::CrlStale => StatusCode::UNPROCESSABLE_ENTITY,
         RefusalCode::ClockOutOfTolerance
         | RefusalCode::AuthorityUnavailable
         | RefusalCode::ReportKeyUnavailable

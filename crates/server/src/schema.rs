@@ -92,6 +92,57 @@ pub struct DeviceCertificate {
     serial: String,
     fingerprint: String,
     chain: Vec<String>,
+    /// The leaf's notAfter (re-checked at every attestation).
+    #[schemars(default)]
+    not_after: Option<Time>,
+    /// Seed 001 identity fields from the CPHAR device-identity extension.
+    #[schemars(default)]
+    identity: Option<DeviceIdentity>,
+    /// SHA-256 of the vendor root the chain verified to.
+    #[schemars(default)]
+    chain_id: Option<String>,
+    /// `active` or `grace` (anchored on a retiring root inside its rotation window).
+    #[schemars(default)]
+    rotation_state: Option<String>,
+}
+
+/// `cphar_registry::model::DeviceIdentityRecord`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceIdentity {
+    certified_bal: BalLevel,
+    key_origin: String,
+    non_exportable: bool,
+    sku: String,
+    hardware_id: String,
+    batch: String,
+    provisioning_record_id: String,
+    chain_id: String,
+}
+
+/// `POST /enrollment/challenges` answer (`cphar_registry::device`).
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollmentChallenge {
+    /// `CpharEnrollmentChallenge`.
+    r#type: String,
+    /// base64url, 32 bytes.
+    nonce: String,
+    /// The Enrollment Authority key id.
+    authority: String,
+    issued_at: Time,
+    expires_at: Time,
+    /// base64url Ed25519 signature by the EA key.
+    signature: String,
+}
+
+/// A registration's proof of possession (`cphar_registry::device::EnrollmentProof`).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EnrollmentProof {
+    challenge: EnrollmentChallenge,
+    /// base64url signature by the binding key over the `enrollment` envelope.
+    signature: String,
 }
 
 /// A seal (`cphar_registry::SealRecord`).
@@ -283,6 +334,9 @@ pub struct RegisterSeal {
     pid: Option<AnyObject>,
     #[schemars(default)]
     endpoint: Option<String>,
+    /// Proof of possession (seed 002 §4.2.2 steps 1–4).
+    #[schemars(default)]
+    enrollment: Option<EnrollmentProof>,
 }
 
 /// `POST /inspections` (`cphar_registry::decide::RecordInspection`).

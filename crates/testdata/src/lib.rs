@@ -9,6 +9,8 @@
 //! process's stderr past libtest's output capture, and is appended to the file named by
 //! [`SKIP_LOG_VAR`], which `scripts/test` sets and prints at the end of the run.
 
+pub mod softhsm;
+
 use std::io::Write;
 use std::path::PathBuf;
 

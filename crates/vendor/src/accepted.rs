@@ -33,9 +33,35 @@ pub struct AcceptedDevice {
     pub(crate) chain_fingerprints: Vec<[u8; 32]>,
     pub(crate) root_subject_dn: String,
     pub(crate) verified_at: UnixTime,
+    pub(crate) device_identity: Option<crate::identity::DeviceIdentity>,
+    pub(crate) rotation_grace: bool,
 }
 
 impl AcceptedDevice {
+    /// What the vendor's device-identity extension asserts (BAL, key origin, SKU, …), if
+    /// the leaf carries one.
+    pub fn device_identity(&self) -> Option<&crate::identity::DeviceIdentity> {
+        self.device_identity.as_ref()
+    }
+
+    /// Issuer rotation state of the accepted chain (seed 001): `"grace"` when it is anchored
+    /// on a retiring root inside its window, else `"active"`.
+    pub fn rotation_state(&self) -> &'static str {
+        if self.rotation_grace {
+            "grace"
+        } else {
+            "active"
+        }
+    }
+
+    /// The chain id: SHA-256 of the anchoring root certificate, lower-case hex.
+    pub fn chain_id(&self) -> String {
+        self.chain_fingerprints
+            .last()
+            .map(|f| hex::encode(f))
+            .unwrap_or_default()
+    }
+
     /// The vendor id whose trust configuration accepted the device.
     pub fn vendor(&self) -> &str {
         &self.vendor

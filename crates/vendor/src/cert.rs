@@ -45,6 +45,8 @@ pub(crate) struct CertFacts {
     /// EKU purposes as dotted OIDs when the extension is present.
     pub(crate) eku: Option<Vec<String>>,
     pub(crate) key: CertKey,
+    /// The CPHAR device-identity extension, when present.
+    pub(crate) device_identity: Option<crate::identity::DeviceIdentity>,
 }
 
 impl CertFacts {
@@ -75,6 +77,7 @@ impl CertFacts {
             key_usage: key_usage(&cert)?,
             eku: extended_key_usage(&cert)?,
             key: cert_key(&cert),
+            device_identity: device_identity(&cert)?,
         })
     }
 
@@ -170,6 +173,24 @@ fn extended_key_usage(cert: &X509Certificate<'_>) -> Result<Option<Vec<String>>,
         .collect();
     oids.extend(eku.other.iter().map(|oid| oid.to_id_string()));
     Ok(Some(oids))
+}
+
+fn device_identity(
+    cert: &X509Certificate<'_>,
+) -> Result<Option<crate::identity::DeviceIdentity>, String> {
+    let mut found = cert
+        .extensions()
+        .iter()
+        .filter(|e| e.oid.as_bytes() == crate::identity::DEVICE_IDENTITY_OID_DER);
+    let Some(ext) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() {
+        return Err("device identity extension appears more than once".to_owned());
+    }
+    crate::identity::DeviceIdentity::from_der(ext.value)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 fn cert_key(cert: &X509Certificate<'_>) -> CertKey {

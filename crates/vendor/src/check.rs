@@ -86,6 +86,7 @@ impl VendorRegistry {
             .map_err(AttestationError::FirmwareMeasurementMalformed)?;
         let verified = verify_chain(vendor, &evidence.chain, at)?;
         let public_key = check_leaf_key(&verified.leaf, expected_key)?;
+        check_identity(vendor, &verified.leaf, &evidence.device_type)?;
         let rule = vendor
             .firmware
             .iter()
@@ -122,8 +123,40 @@ impl VendorRegistry {
             chain_fingerprints: verified.fingerprints,
             root_subject_dn: verified.root_subject_dn,
             verified_at: at,
+            device_identity: leaf.device_identity.clone(),
+            rotation_grace: verified.rotation_grace,
         })
     }
+}
+
+/// The vendor's device-identity policy: the extension present when required, and its SKU the
+/// registered device type and one the vendor allows.
+fn check_identity(
+    vendor: &VendorTrust,
+    leaf: &CertFacts,
+    device_type: &str,
+) -> Result<(), AttestationError> {
+    let Some(identity) = &leaf.device_identity else {
+        if vendor.require_device_identity {
+            return Err(AttestationError::DeviceIdentityMissing {
+                vendor: vendor.id().to_owned(),
+            });
+        }
+        return Ok(());
+    };
+    if identity.sku != device_type {
+        return Err(AttestationError::WrongSku {
+            certified: identity.sku.clone(),
+            expected: format!("the registered device type {device_type:?}"),
+        });
+    }
+    if !vendor.skus.is_empty() && !vendor.skus.contains(&identity.sku) {
+        return Err(AttestationError::WrongSku {
+            certified: identity.sku.clone(),
+            expected: format!("one of the vendor's SKUs {:?}", vendor.skus),
+        });
+    }
+    Ok(())
 }
 
 /// What a valid chain yields for the record.
@@ -133,6 +166,8 @@ struct VerifiedChain {
     /// Leaf, intermediates, root.
     fingerprints: Vec<[u8; 32]>,
     root_subject_dn: String,
+    /// Anchored on a retiring root (issuer rotation grace).
+    rotation_grace: bool,
 }
 
 fn verify_chain(
@@ -214,10 +249,11 @@ fn verify_chain(
     let at_secs = at.as_signed_secs();
     let valid_roots: Vec<usize> = (0..vendor.roots.len())
         .filter(|&i| {
-            vendor
-                .roots
-                .get(i)
-                .is_some_and(|r| r.facts.not_before <= at_secs && at_secs <= r.facts.not_after)
+            vendor.roots.get(i).is_some_and(|r| {
+                r.facts.not_before <= at_secs
+                    && at_secs <= r.facts.not_after
+                    && r.retire_after.is_none_or(|t| at_secs <= t)
+            })
         })
         .collect();
     let valid_anchors: Vec<TrustAnchor<'static>> = valid_roots
@@ -280,6 +316,7 @@ fn verify_chain(
         leaf_serial_hex,
         fingerprints,
         root_subject_dn: root.facts.subject_dn.clone(),
+        rotation_grace: root.retire_after.is_some(),
     })
 }
 
@@ -311,6 +348,16 @@ fn same_identity(a: &TrustedRoot, b: &TrustedRoot) -> bool {
 }
 
 fn root_time_error(root: &TrustedRoot, at_secs: i64) -> AttestationError {
+    if let Some(until) = root.retire_after
+        && at_secs > until
+        && root.facts.not_before <= at_secs
+        && at_secs <= root.facts.not_after
+    {
+        return AttestationError::OutsideRotationWindow {
+            until: rfc3339(until),
+            at: rfc3339(at_secs),
+        };
+    }
     if at_secs < root.facts.not_before {
         AttestationError::CertificateNotYetValid {
             position: CertPosition::Root,

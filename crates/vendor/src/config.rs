@@ -29,6 +29,24 @@ pub enum ConfigError {
     /// The TOML document does not parse or does not have the expected shape.
     #[error("vendor trust TOML: {0}")]
     Toml(#[from] toml::de::Error),
+    /// `device_identity` is neither `"required"` nor `"optional"`.
+    #[error(
+        "vendor {vendor:?}: device_identity must be \"required\" or \"optional\", not {value:?}"
+    )]
+    BadDeviceIdentity {
+        /// The vendor.
+        vendor: String,
+        /// What the file said.
+        value: String,
+    },
+    /// A retiring root's `until` is not an RFC 3339 time.
+    #[error("vendor {vendor:?}: retiring root until {until:?} is not an RFC 3339 time")]
+    BadRetiringRoot {
+        /// The vendor.
+        vendor: String,
+        /// What the file said.
+        until: String,
+    },
     /// The `format` field names another format.
     #[error("unsupported vendor trust format {found:?} (expected {CONFIG_FORMAT:?})")]
     UnsupportedFormat {
@@ -185,6 +203,9 @@ pub(crate) struct TrustedRoot {
     pub(crate) der: Vec<u8>,
     pub(crate) facts: CertFacts,
     pub(crate) fingerprint: [u8; 32],
+    /// A retiring root (issuer rotation, seed 001 dual-certificate window): accepted until
+    /// this time (Unix seconds), in the grace state.
+    pub(crate) retire_after: Option<i64>,
 }
 
 /// Trust configuration for one vendor. Build with [`VendorTrust::builder`] or load a file with
@@ -197,6 +218,10 @@ pub struct VendorTrust {
     pub(crate) anchors: Vec<TrustAnchor<'static>>,
     pub(crate) firmware: Vec<FirmwareRule>,
     pub(crate) leaf_eku: Option<String>,
+    /// Whether the leaf must carry the CPHAR device-identity extension.
+    pub(crate) require_device_identity: bool,
+    /// SKUs the vendor's certificates may certify (empty: any).
+    pub(crate) skus: Vec<String>,
 }
 
 impl VendorTrust {
@@ -207,6 +232,8 @@ impl VendorTrust {
             roots: Vec::new(),
             firmware: Vec::new(),
             leaf_eku: None,
+            require_device_identity: false,
+            skus: Vec::new(),
         }
     }
 
@@ -232,22 +259,57 @@ impl VendorTrust {
     pub fn leaf_eku(&self) -> Option<&str> {
         self.leaf_eku.as_deref()
     }
+
+    /// Whether device certificates must carry the CPHAR device-identity extension (and
+    /// registrations must prove possession of the key: seed 002 §4.2.2).
+    pub fn requires_device_identity(&self) -> bool {
+        self.require_device_identity
+    }
+
+    /// The SKUs this vendor's certificates may certify (empty: any).
+    pub fn skus(&self) -> &[String] {
+        &self.skus
+    }
 }
 
 /// Builds a [`VendorTrust`]; every input is validated by [`VendorTrustBuilder::build`].
 #[derive(Debug, Clone)]
 pub struct VendorTrustBuilder {
     id: String,
-    roots: Vec<Vec<u8>>,
+    roots: Vec<(Vec<u8>, Option<i64>)>,
     firmware: Vec<FirmwareRule>,
     leaf_eku: Option<String>,
+    require_device_identity: bool,
+    skus: Vec<String>,
 }
 
 impl VendorTrustBuilder {
+    /// Requires the CPHAR device-identity extension in every device certificate.
+    #[must_use]
+    pub fn require_device_identity(mut self) -> Self {
+        self.require_device_identity = true;
+        self
+    }
+
+    /// Allows certificates certifying this SKU (once any is given, only those listed).
+    #[must_use]
+    pub fn allow_sku(mut self, sku: impl Into<String>) -> Self {
+        self.skus.push(sku.into());
+        self
+    }
+
     /// Adds a root certificate, PEM (one CERTIFICATE section) or DER.
     #[must_use]
     pub fn root(mut self, cert: impl AsRef<[u8]>) -> Self {
-        self.roots.push(cert.as_ref().to_vec());
+        self.roots.push((cert.as_ref().to_vec(), None));
+        self
+    }
+
+    /// Adds a retiring root (issuer rotation): chains to it are accepted until `until` (Unix
+    /// seconds) in the `grace` rotation state, then refused (`outside_rotation_window`).
+    #[must_use]
+    pub fn retiring_root(mut self, cert: impl AsRef<[u8]>, until: i64) -> Self {
+        self.roots.push((cert.as_ref().to_vec(), Some(until)));
         self
     }
 
@@ -277,7 +339,7 @@ impl VendorTrustBuilder {
         }
         let mut roots: Vec<TrustedRoot> = Vec::with_capacity(self.roots.len());
         let mut anchors = Vec::with_capacity(self.roots.len());
-        for (index, input) in self.roots.iter().enumerate() {
+        for (index, (input, retire_after)) in self.roots.iter().enumerate() {
             let bad = |detail: String| ConfigError::BadRoot {
                 vendor: id.clone(),
                 index,
@@ -289,7 +351,8 @@ impl VendorTrustBuilder {
                 }
                 other => bad(other.to_string()),
             })?;
-            let (root, anchor) = load_root(der).map_err(bad)?;
+            let (mut root, anchor) = load_root(der).map_err(bad)?;
+            root.retire_after = *retire_after;
             if roots.iter().any(|r| r.der == root.der) {
                 return Err(ConfigError::DuplicateRoot { vendor: id, index });
             }
@@ -339,6 +402,8 @@ impl VendorTrustBuilder {
             anchors,
             firmware,
             leaf_eku: self.leaf_eku,
+            require_device_identity: self.require_device_identity,
+            skus: self.skus,
         })
     }
 }
@@ -371,6 +436,7 @@ fn load_root(der: Vec<u8>) -> Result<(TrustedRoot, TrustAnchor<'static>), String
             der,
             facts,
             fingerprint,
+            retire_after: None,
         },
         anchor,
     ))
@@ -479,6 +545,30 @@ impl VendorRegistry {
             if let Some(eku) = vendor.leaf_eku {
                 builder = builder.leaf_eku(eku);
             }
+            match vendor.device_identity.as_deref() {
+                None | Some("optional") => {}
+                Some("required") => builder = builder.require_device_identity(),
+                Some(other) => {
+                    return Err(ConfigError::BadDeviceIdentity {
+                        vendor: vendor.id.clone(),
+                        value: other.to_owned(),
+                    });
+                }
+            }
+            for sku in vendor.skus {
+                builder = builder.allow_sku(sku);
+            }
+            for entry in vendor.retiring_roots {
+                let until = time::OffsetDateTime::parse(
+                    &entry.until,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| ConfigError::BadRetiringRoot {
+                    vendor: vendor.id.clone(),
+                    until: entry.until.clone(),
+                })?;
+                builder = builder.retiring_root(entry.root.as_bytes(), until.unix_timestamp());
+            }
             registry.insert(builder.build()?)?;
         }
         Ok(registry)
@@ -502,6 +592,21 @@ struct VendorEntry {
     leaf_eku: Option<String>,
     #[serde(default)]
     firmware: Vec<FirmwareEntry>,
+    /// `"required"` or `"optional"` (default).
+    #[serde(default)]
+    device_identity: Option<String>,
+    #[serde(default)]
+    skus: Vec<String>,
+    /// Roots being rotated out: accepted until `until` (RFC 3339).
+    #[serde(default)]
+    retiring_roots: Vec<RetiringRootEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetiringRootEntry {
+    root: String,
+    until: String,
 }
 
 #[derive(Deserialize)]

@@ -187,6 +187,30 @@ pub enum AttestationError {
         /// What webpki reported.
         detail: String,
     },
+    /// The chain is anchored on a retiring root whose rotation window has closed.
+    #[error("the chain's root was rotated out at {until} (now {at}): outside the rotation window")]
+    OutsideRotationWindow {
+        /// End of the window.
+        until: String,
+        /// The trusted time of the check.
+        at: String,
+    },
+    /// The vendor requires the CPHAR device-identity extension and the leaf has none.
+    #[error("vendor {vendor:?} requires the device-identity extension; the leaf has none")]
+    DeviceIdentityMissing {
+        /// Vendor id.
+        vendor: String,
+    },
+    /// A valid certificate for another product: its certified SKU is not the registered
+    /// device type, or not one the vendor's trust entry allows (seed 001 "valid cert, wrong
+    /// SKU").
+    #[error("certificate certifies SKU {certified:?}, not {expected}")]
+    WrongSku {
+        /// The SKU in the certificate.
+        certified: String,
+        /// What was expected (the device type, or the allowed list).
+        expected: String,
+    },
 }
 
 fn chain_index(index: Option<usize>) -> String {
@@ -220,6 +244,9 @@ pub const REASON_CODES: &[&str] = &[
     "firmware_measurement_malformed",
     "firmware_not_allowed",
     "certificate_rejected",
+    "device_identity_missing",
+    "wrong_sku",
+    "outside_rotation_window",
 ];
 
 impl AttestationError {
@@ -248,6 +275,9 @@ impl AttestationError {
             Self::FirmwareMeasurementMalformed(_) => "firmware_measurement_malformed",
             Self::FirmwareNotAllowed { .. } => "firmware_not_allowed",
             Self::CertificateRejected { .. } => "certificate_rejected",
+            Self::DeviceIdentityMissing { .. } => "device_identity_missing",
+            Self::WrongSku { .. } => "wrong_sku",
+            Self::OutsideRotationWindow { .. } => "outside_rotation_window",
         }
     }
 }

@@ -33,6 +33,12 @@
 //! -----END CERTIFICATE-----
 //! ''']                               # one or more PEM roots, one certificate per string
 //! leaf_eku = "1.3.6.1.4.1.99999.1"  # optional: EKU the device certificate must carry
+//! device_identity = "required"      # optional ("optional" by default): the CPHAR
+//!                                   # device-identity extension must be present
+//! skus = ["seal-x1"]                # optional: SKUs the extension may certify
+//! retiring_roots = [{ root = '''PEM''', until = "2027-06-30T00:00:00Z" }]
+//!                                   # optional: roots being rotated out, accepted until
+//!                                   # `until` in the "grace" rotation state
 //!
 //! [[vendors.firmware]]
 //! measurement = "sha256:<64 lowercase hex>"   # or "sha384:<96 lowercase hex>"
@@ -59,7 +65,9 @@
 //!
 //! Nothing here reads a clock, a file or the network. Configuration comes in as text
 //! ([`VendorRegistry::from_json`], [`VendorRegistry::from_toml`]) or is built in code; the
-//! trusted time is an argument. Revocation (CRL/OCSP) is not checked here.
+//! trusted time is an argument. Revocation: CRLs verified by [`VendorRegistry::verify_crl`]
+//! and looked up with [`CrlSet::status`] (the registry checks them at registration and at every
+//! attestation); OCSP is not supported.
 //!
 //! # Path validation and policy split
 //!
@@ -93,8 +101,11 @@ mod accepted;
 mod cert;
 mod check;
 mod config;
+pub mod crl;
 mod error;
 mod hex;
+pub mod identity;
+pub mod issue;
 mod key;
 mod measurement;
 
@@ -103,7 +114,9 @@ pub use cert::{CertInputError, MAX_CERT_BYTES};
 pub use config::{
     CONFIG_FORMAT, ConfigError, FirmwareRule, VendorRegistry, VendorTrust, VendorTrustBuilder,
 };
+pub use crl::{CertificateStatus, CrlError, CrlSet, VerifiedCrl};
 pub use error::{AttestationError, CertPosition, REASON_CODES};
+pub use identity::{DeviceIdentity, KeyOrigin};
 pub use key::{KeyBytesError, PublicKeyBytes};
 pub use measurement::{DigestAlgorithm, FirmwareMeasurement, MeasurementError};
 

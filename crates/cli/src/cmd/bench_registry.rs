@@ -284,6 +284,7 @@ fn make_batch(
             },
             pid: None,
             endpoint: None,
+            enrollment: None,
         };
         let certificate = DeviceCertificate {
             issuer: "CN=Bench Vendor CA".into(),
@@ -291,6 +292,10 @@ fn make_batch(
             serial: format!("{i:016x}"),
             fingerprint: "00".repeat(32),
             chain: Vec::new(),
+            not_after: None,
+            identity: None,
+            chain_id: None,
+            rotation_state: None,
         };
         let ctx = Ctx {
             actor: "vendor-ops",

@@ -59,6 +59,9 @@ enum Command {
     Init,
     /// Register a seal from a JSON file (vendor attestation is checked).
     Register(FileArgs),
+    /// Print an enrollment challenge signed by the Enrollment Authority, for the device to
+    /// sign (`cphar seal enroll`) before registration (seed 002 §4.2.2). Nothing is stored.
+    EnrollmentChallenge,
     /// Record an inspection from a JSON file (creates or re-inspects the lot).
     Inspect(FileArgs),
     /// Record a chain-of-custody event from a JSON file.
@@ -300,6 +303,9 @@ async fn execute(
                 );
             })
         }
+        Command::EnrollmentChallenge => r.enrollment_challenge().await.map(|challenge| {
+            println!("{challenge}");
+        }),
         Command::Inspect(a) => {
             let cmd: RecordInspection = read_json(&a.file)?;
             r.record_inspection(&cmd, &a.actor).await.map(|id| {

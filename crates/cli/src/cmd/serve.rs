@@ -120,6 +120,18 @@ pub struct Args {
     /// [default: 600].
     #[arg(long, value_name = "N", env = "CPHAR_REPORT_TIMESTAMP_GRACE_SECONDS")]
     report_timestamp_grace_seconds: Option<u64>,
+    /// Directory of vendor CRL bundles (`cphar vendor crl`) [default: DATA_DIR/crls when
+    /// present].
+    #[arg(long, value_name = "DIR", env = "CPHAR_CRL_DIR")]
+    crl_dir: Option<std::path::PathBuf>,
+    /// Longest a CRL is trusted after its thisUpdate, seconds; 0: until nextUpdate only
+    /// [default: 604800 = 7 days].
+    #[arg(long, value_name = "N", env = "CPHAR_CRL_MAX_AGE_SECONDS")]
+    crl_max_age_seconds: Option<u64>,
+    /// A valid answer from a seal whose device certificate expired: `deny` or `degrade`
+    /// [default: deny].
+    #[arg(long, value_name = "ACTION", env = "CPHAR_EXPIRED_CERTIFICATE")]
+    expired_certificate: Option<String>,
     /// Make a new admin API token in DATA_DIR/admin-token (which must not exist), audited,
     /// then serve: the recovery path when that file was lost.
     #[arg(long)]
@@ -179,6 +191,7 @@ impl Args {
             token_max_lifetime_seconds
         );
         set!(report_interval_seconds, report_timestamp_grace_seconds);
+        set!(crl_dir, crl_max_age_seconds, expired_certificate);
         Ok(c)
     }
 }

@@ -30,6 +30,21 @@ pub async fn register_seal(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiRes
     created(json!(seal))
 }
 
+/// `POST /enrollment/challenges` (vendor): an enrollment challenge signed by the Enrollment
+/// Authority (seed 002 §4.2.2 steps 1–2) for the device to sign; the registration carries
+/// both (`enrollment`). Nothing is stored.
+pub async fn enrollment_challenge(State(s): S, Auth(c): Auth, body: JsonBody) -> ApiResult {
+    require(&c, &[Role::Vendor])?;
+    let _: Empty = body.parse()?;
+    let challenge = s
+        .node
+        .registry
+        .enrollment_challenge()
+        .await
+        .inspect_err(|e| s.metrics.decision("registry", e.code()))?;
+    created(challenge)
+}
+
 /// `GET /seals/{uid}` (auditor, admin; an operator for the seals of its own lots): a seal
 /// with its history.
 pub async fn get_seal(State(s): S, Auth(c): Auth, ApiPath(uid): ApiPath<String>) -> ApiResult {

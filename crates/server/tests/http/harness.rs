@@ -30,6 +30,9 @@ use time::macros::datetime;
 
 pub const HOST: &str = "registry.test";
 pub const VENDOR: &str = "acme-seals";
+/// A second vendor id on the same PKI whose trust entry requires the CPHAR device-identity
+/// extension, SKU `seal-x1`, and proof of possession (seed 002 §4.2.2).
+pub const STRICT_VENDOR: &str = "acme-strict";
 pub const PG_URL_VAR: &str = "CPHAR_TEST_DATABASE_URL";
 
 /// Every role, as `POST /tokens` names them.
@@ -123,6 +126,11 @@ impl Pki {
         })
     }
 
+    /// The root certificate (PEM).
+    pub fn root_pem(&self) -> &str {
+        &self.root.pem
+    }
+
     /// The vendor trust file (`cphar-vendor-trust/1`, JSON) trusting this root.
     pub fn trust_file(&self) -> String {
         serde_json::to_string_pretty(&json!({
@@ -131,9 +139,110 @@ impl Pki {
                 "id": VENDOR,
                 "roots": [self.root.pem],
                 "firmware": [{"measurement": firmware(), "label": "fw 4.2.1"}],
+            }, {
+                "id": STRICT_VENDOR,
+                "roots": [self.root.pem],
+                "firmware": [{"measurement": firmware(), "label": "fw 4.2.1"}],
+                "device_identity": "required",
+                "skus": ["seal-x1"],
             }]
         }))
         .unwrap()
+    }
+
+    /// A seal device whose certificate carries the device-identity extension (`bal`, `sku`),
+    /// valid until `not_after`, for [`STRICT_VENDOR`].
+    pub fn identified_device(
+        &self,
+        uid: &str,
+        bal: u8,
+        sku: &str,
+        not_after: time::OffsetDateTime,
+    ) -> Seal {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let pkcs8 = key.serialize_der();
+        let jwk = SigningKey::from_pkcs8_der(&pkcs8)
+            .unwrap()
+            .verifying_key()
+            .to_jwk()
+            .to_json();
+        let chain_pem = self.certify(&key, uid, bal, sku, not_after);
+        Seal {
+            uid: uid.to_owned(),
+            pkcs8,
+            jwk,
+            chain_pem,
+            vendor: STRICT_VENDOR,
+        }
+    }
+
+    /// The chain (leaf PEM + device CA PEM) certifying `subject` with the identity extension.
+    pub fn certify(
+        &self,
+        subject: &impl rcgen::PublicKeyData,
+        uid: &str,
+        bal: u8,
+        sku: &str,
+        not_after: time::OffsetDateTime,
+    ) -> String {
+        let identity = cphar_vendor::DeviceIdentity {
+            bal,
+            key_origin: cphar_vendor::KeyOrigin::GeneratedOnDevice,
+            non_exportable: true,
+            sku: sku.to_owned(),
+            hardware_id: format!("HW-{uid}"),
+            batch: "B-2026-48".to_owned(),
+            provisioning_record_id: format!("PR-{uid}"),
+        };
+        let mut serial = vec![0x20];
+        serial.extend_from_slice(&self.serial.fetch_add(1, Ordering::SeqCst).to_be_bytes());
+        let mut params =
+            cphar_vendor::issue::device_params("Acme Seals", uid, &serial, &identity).unwrap();
+        params.not_after = not_after;
+        let leaf = cphar_vendor::issue::issue(
+            &params,
+            subject,
+            &Issuer::from_params(
+                &self.inter.params,
+                cphar_vendor::issue::IdentitySigner(&self.inter.key),
+            ),
+        )
+        .unwrap();
+        format!("{leaf}{}", self.inter.pem)
+    }
+
+    /// A CRL bundle (CRL + device CA certificate, PEM) from the device CA revoking
+    /// `serials_hex`, issued `issued_ago` ago with nextUpdate `next_update_in` from now
+    /// (negative: already past).
+    pub fn crl_bundle(
+        &self,
+        serials_hex: &[&str],
+        issued_ago: time::Duration,
+        next_update_in: time::Duration,
+    ) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: now - issued_ago,
+            next_update: now + next_update_in,
+            crl_number: SerialNumber::from_slice(&[1]),
+            issuing_distribution_point: None,
+            revoked_certs: serials_hex
+                .iter()
+                .map(|hex| rcgen::RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&decode_hex(hex)),
+                    revocation_time: now - issued_ago,
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let crl = params
+            .signed_by(&Issuer::from_params(&self.inter.params, &self.inter.key))
+            .unwrap()
+            .pem()
+            .unwrap();
+        format!("{crl}{}", self.inter.pem)
     }
 
     /// A new seal device (Ed25519 key) whose certificate's key is the seal key.
@@ -165,6 +274,7 @@ impl Pki {
             pkcs8,
             jwk,
             chain_pem: format!("{}{}", leaf.pem(), self.inter.pem),
+            vendor: VENDOR,
         }
     }
 }
@@ -176,6 +286,8 @@ pub struct Seal {
     pub pkcs8: Vec<u8>,
     pub jwk: Value,
     pub chain_pem: String,
+    /// The vendor id it registers under.
+    pub vendor: &'static str,
 }
 
 impl Seal {
@@ -183,7 +295,7 @@ impl Seal {
     pub fn register_body(&self) -> Value {
         json!({
             "uid": self.uid,
-            "vendor": VENDOR,
+            "vendor": self.vendor,
             "deviceType": "seal-x1",
             "hardwareRevision": "B",
             "bal": "BAL-2",
@@ -209,6 +321,13 @@ impl Seal {
         let response = device.respond(&request, Timestamp::now_utc()).unwrap();
         serde_json::to_vec(response.raw()).unwrap()
     }
+}
+
+fn decode_hex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 pub fn inspection_body(lot: &str, seal_uid: &str) -> Value {
@@ -374,6 +493,8 @@ pub struct Options {
     pub policy: Option<String>,
     /// Scheduled reserve reports (0: off, the default).
     pub report_interval_seconds: u64,
+    /// A vendor trust file (JSON) instead of the PKI's own.
+    pub trust_file: Option<String>,
 }
 
 impl Default for Options {
@@ -395,6 +516,7 @@ impl Default for Options {
             attestation_grace_seconds: 900,
             policy: None,
             report_interval_seconds: 0,
+            trust_file: None,
         }
     }
 }
@@ -438,7 +560,11 @@ impl Server {
             }
         }
         let vendors = dir.path().join("vendors.json");
-        std::fs::write(&vendors, pki.trust_file()).unwrap();
+        let trust = options
+            .trust_file
+            .clone()
+            .unwrap_or_else(|| pki.trust_file());
+        std::fs::write(&vendors, trust).unwrap();
         let policy = options.policy.as_ref().map(|text| {
             let path = dir
                 .path()
@@ -642,6 +768,12 @@ impl Server {
             (body["uid"].as_str(), body["state"].as_str()),
             (Some(uid), Some("registered"))
         );
+        self.bind_registered(roles, lot, uid).await;
+        seal
+    }
+
+    /// Inspect (+ custody) and bind the registered seal `uid` to `lot`.
+    pub async fn bind_registered(&self, roles: &Roles, lot: &str, uid: &str) {
         let r = self
             .post(
                 "/inspections",
@@ -662,7 +794,6 @@ impl Server {
             )
             .await;
         r.expect(201);
-        seal
     }
 
     /// A bound and signed-off lot: in the active reserve set.

@@ -28,6 +28,10 @@
 //! * [`ui`] — the web dashboard in headless Chromium (WebDriver): sign-in, overview totals,
 //!   lot pages, the audit log verified in the browser, reports, refusals, keyboard and phone
 //!   layout, with screenshots.
+//! * [`device`] — hardware seals and the device certificate's life: each registration refusal
+//!   (self-declared BAL, no proof of possession, wrong SKU, revoked, stale CRL), revocation
+//!   and expiry re-checked at attestation, a SoftHSM2 seal's whole lifecycle;
+//! * [`service`] — OpenAPI document, health and readiness (also in the module error state).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -44,6 +48,7 @@ mod audit_complete;
 mod bad_input;
 mod cluster;
 mod confidential;
+mod device;
 mod identity;
 mod lifecycle;
 mod redteam;

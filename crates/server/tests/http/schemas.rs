@@ -32,6 +32,10 @@ async fn every_operation_answers_as_documented() {
         assert_eq!(s.get(path, None).await.status, 200, "{path}");
     }
 
+    s.post("/enrollment/challenges", Some(&roles.vendor), &json!({}))
+        .await
+        .expect(201);
+
     // Lots through their lifecycle: register, inspect, custody, bind, sign off, attest.
     let seal_a = s.active_lot(&pki, &roles, "LOT-A", "SEAL-A").await;
     s.active_lot(&pki, &roles, "LOT-B", "SEAL-B").await;

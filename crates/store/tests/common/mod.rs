@@ -675,6 +675,7 @@ impl Env {
             },
             pid: bal.requires_pid().then(pid),
             endpoint: None,
+            enrollment: None,
         }
     }
 
