@@ -59,5 +59,9 @@ cphar_protocol::wire_enum! {
         InvalidSealUid => "invalid_seal_uid",
         /// A subject (actor name) outside the identifier grammar ([`crate::ident`]).
         InvalidSubject => "invalid_subject",
+        /// A bulk registration manifest holds more registrations than allowed.
+        BatchTooLarge => "batch_too_large",
+        /// No seal batch (or batch item) has this id.
+        BatchNotFound => "batch_not_found",
     }
 }

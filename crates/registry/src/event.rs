@@ -72,6 +72,9 @@ cphar_protocol::wire_enum! {
         LotLapsed => "lot_lapsed",
         /// A lapsed lot returned to the active reserve set after a valid attestation.
         LotRestored => "lot_restored",
+        /// A manifest of seals was registered in bulk: one event committing (Merkle root) to
+        /// the registered seals, listing the refused lines.
+        SealBatchRegistered => "seal_batch_registered",
     }
 }
 

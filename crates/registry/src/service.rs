@@ -78,6 +78,14 @@ impl RegistryError {
     }
 }
 
+/// A registration that passed [`Registry::check_seal`].
+pub(crate) struct CheckedSeal {
+    pub jwk: Jwk,
+    pub bal: cphar_protocol::Bal,
+    pub certificate: DeviceCertificate,
+    pub thumbprint: String,
+}
+
 /// The current Enrollment Authority signing key.
 struct ActiveAuthority {
     key_id: String,
@@ -225,39 +233,13 @@ impl<S: Store> Registry<S> {
         cmd: &RegisterSeal,
         actor: &str,
     ) -> Result<SealRecord, RegistryError> {
-        let (jwk, bal) = decide::check_registration(cmd)?;
-        let key = key_bytes(&jwk)?;
-        let chain = DeviceEvidence::chain_from_bytes(cmd.certificate_chain_pem.as_bytes())
-            .map_err(|e| invalid(format!("certificateChainPem: {e}")))?;
-        let evidence = DeviceEvidence {
-            vendor: cmd.vendor.clone(),
-            device_type: cmd.device_type.clone(),
-            hardware_revision: cmd.hardware_revision.clone(),
-            chain: chain.clone(),
-            firmware_measurement: cmd.firmware_measurement.clone(),
-        };
         let ctx = self.ctx(actor)?;
-        let accepted = self
-            .vendors
-            .check(
-                &evidence,
-                &key,
-                UnixTime::from_secs(u64::try_from(ctx.now.unix_seconds()).unwrap_or(0)),
-            )
-            .map_err(|e| Refusal::attestation(&e))?;
-        let certificate = DeviceCertificate {
-            issuer: accepted.leaf_issuer_dn().to_owned(),
-            subject: accepted.leaf_subject_dn().to_owned(),
-            serial: accepted.leaf_serial_hex().to_owned(),
-            fingerprint: accepted.leaf_fingerprint_sha256(),
-            chain: chain
-                .iter()
-                .map(|der| cphar_crypto::b64::encode(der))
-                .collect(),
-        };
-        let thumbprint = jwk
-            .thumbprint_b64()
-            .map_err(|e| invalid(format!("publicJwk: {e}")))?;
+        let CheckedSeal {
+            jwk,
+            bal,
+            certificate,
+            thumbprint,
+        } = self.check_seal(cmd, ctx)?;
         for _ in 0..MAX_ATTEMPTS {
             let by_uid = self.store.seal(&cmd.uid).await?;
             let by_key = self.store.seal_by_key(&thumbprint).await?;
@@ -295,6 +277,56 @@ impl<S: Store> Registry<S> {
             "registration raced with another; retry",
         )
         .into())
+    }
+
+    /// The per-seal check of a registration, the same for a single registration and every
+    /// line of a bulk one ([`crate::batch`]): the command's members, the key, and the vendor
+    /// attestation (chain to the vendor root at the trusted time, leaf key = registered key,
+    /// firmware on the allowlist). What it returns is what the clone checks and the record
+    /// need.
+    pub(crate) fn check_seal(
+        &self,
+        cmd: &RegisterSeal,
+        ctx: Ctx<'_>,
+    ) -> Result<CheckedSeal, Refusal> {
+        let (jwk, bal) = decide::check_registration(cmd)?;
+        let key = key_bytes(&jwk)?;
+        let chain = DeviceEvidence::chain_from_bytes(cmd.certificate_chain_pem.as_bytes())
+            .map_err(|e| invalid(format!("certificateChainPem: {e}")))?;
+        let evidence = DeviceEvidence {
+            vendor: cmd.vendor.clone(),
+            device_type: cmd.device_type.clone(),
+            hardware_revision: cmd.hardware_revision.clone(),
+            chain: chain.clone(),
+            firmware_measurement: cmd.firmware_measurement.clone(),
+        };
+        let accepted = self
+            .vendors
+            .check(
+                &evidence,
+                &key,
+                UnixTime::from_secs(u64::try_from(ctx.now.unix_seconds()).unwrap_or(0)),
+            )
+            .map_err(|e| Refusal::attestation(&e))?;
+        let certificate = DeviceCertificate {
+            issuer: accepted.leaf_issuer_dn().to_owned(),
+            subject: accepted.leaf_subject_dn().to_owned(),
+            serial: accepted.leaf_serial_hex().to_owned(),
+            fingerprint: accepted.leaf_fingerprint_sha256(),
+            chain: chain
+                .iter()
+                .map(|der| cphar_crypto::b64::encode(der))
+                .collect(),
+        };
+        let thumbprint = jwk
+            .thumbprint_b64()
+            .map_err(|e| invalid(format!("publicJwk: {e}")))?;
+        Ok(CheckedSeal {
+            jwk,
+            bal,
+            certificate,
+            thumbprint,
+        })
     }
 
     /// Records an inspection (creates or re-inspects the lot; seal → Inspected).
@@ -882,7 +914,7 @@ pub fn key_bytes(jwk: &Jwk) -> Result<PublicKeyBytes, Refusal> {
     }
 }
 
-fn new_id(prefix: &str) -> Result<String, Refusal> {
+pub(crate) fn new_id(prefix: &str) -> Result<String, Refusal> {
     let bytes = cphar_crypto::random_bytes::<12>()
         .map_err(|e| invalid(format!("random source failed: {e}")))?;
     Ok(format!("{prefix}-{}", hex(&bytes)))

@@ -45,6 +45,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "installation_settings",
         sql: include_str!("../migrations/sqlite/0006_installation_settings.sql"),
     },
+    Migration {
+        version: 7,
+        name: "seal_batches",
+        sql: include_str!("../migrations/sqlite/0007_seal_batches.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -78,6 +83,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 6,
         name: "installation_settings",
         sql: include_str!("../migrations/postgres/0006_installation_settings.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "seal_batches",
+        sql: include_str!("../migrations/postgres/0007_seal_batches.sql"),
     },
 ];
 

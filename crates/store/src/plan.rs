@@ -7,7 +7,9 @@ use cphar_registry::event::RegistryEvent;
 use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
-use cphar_registry::store::{ChangeSet, DidDocumentVersion, PolicyInstall, StoreError, TokenWrite};
+use cphar_registry::store::{
+    ChangeSet, DidDocumentVersion, PolicyInstall, SealBatch, StoreError, TokenWrite,
+};
 use std::collections::HashMap;
 
 /// Records to insert and records to update (with the version they replace).
@@ -35,6 +37,8 @@ pub(crate) struct Plan<'a> {
     pub tokens: Vec<&'a TokenWrite>,
     /// Policies put in force, in order.
     pub policies: Vec<&'a PolicyInstall>,
+    /// Seal batches with their items.
+    pub seal_batches: Vec<&'a SealBatch>,
 }
 
 impl<'a> Plan<'a> {
@@ -77,6 +81,7 @@ impl<'a> Plan<'a> {
             challenges_spent: sets.iter().flat_map(|s| s.challenges_spent()).collect(),
             tokens: sets.iter().flat_map(|s| s.tokens()).collect(),
             policies: sets.iter().filter_map(|s| s.policy()).collect(),
+            seal_batches: sets.iter().flat_map(|s| s.seal_batches()).collect(),
         })
     }
 
