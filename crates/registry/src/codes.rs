@@ -88,5 +88,9 @@ cphar_protocol::wire_enum! {
         DeviceCertificateRevoked => "device_certificate_revoked",
         /// The vendor's CRL is past its nextUpdate or older than the maximum age.
         CrlStale => "crl_stale",
+        /// A bulk registration manifest holds more registrations than allowed.
+        BatchTooLarge => "batch_too_large",
+        /// No seal batch (or batch item) has this id.
+        BatchNotFound => "batch_not_found",
     }
 }

@@ -76,6 +76,9 @@ cphar_protocol::wire_enum! {
         ReportKeyCertified => "report_key_certified",
         /// A signed, timestamped reserve report was published (number, digest, roots, totals).
         ReportPublished => "report_published",
+        /// A manifest of seals was registered in bulk: one event committing (Merkle root) to
+        /// the registered seals, listing the refused lines.
+        SealBatchRegistered => "seal_batch_registered",
     }
 }
 

@@ -7,9 +7,11 @@
 //! * [`bea`] — Binding Enrollment Attestations (VC, `eddsa-jcs-2022`);
 //! * [`did`] — lot DID documents generated from registry state;
 //! * [`store`] — the storage interface the backends implement;
-//! * [`service`] — the driver: load, decide, apply atomically, retry on conflict.
+//! * [`service`] — the driver: load, decide, apply atomically, retry on conflict;
+//! * [`batch`] — bulk seal registration, audited as one event committing to its items.
 
 pub mod attest;
+pub mod batch;
 pub mod bea;
 pub mod binding;
 pub mod codes;

@@ -81,6 +81,14 @@ impl RegistryError {
     }
 }
 
+/// A registration that passed [`Registry::check_seal`].
+pub(crate) struct CheckedSeal {
+    pub jwk: Jwk,
+    pub bal: cphar_protocol::Bal,
+    pub certificate: DeviceCertificate,
+    pub thumbprint: String,
+}
+
 /// The current Enrollment Authority signing key.
 struct ActiveAuthority {
     key_id: String,
@@ -279,6 +287,62 @@ impl<S: Store> Registry<S> {
         cmd: &RegisterSeal,
         actor: &str,
     ) -> Result<SealRecord, RegistryError> {
+        let ctx = self.ctx(actor)?;
+        let CheckedSeal {
+            jwk,
+            bal,
+            certificate,
+            thumbprint,
+        } = self.check_seal(cmd, ctx).await?;
+        for _ in 0..MAX_ATTEMPTS {
+            let by_uid = self.store.seal(&cmd.uid).await?;
+            let by_key = self.store.seal_by_key(&thumbprint).await?;
+            let by_certificate = self
+                .store
+                .seal_by_certificate(&certificate.issuer, &certificate.serial)
+                .await?;
+            let existing = Existing {
+                by_uid: by_uid.as_ref(),
+                by_key: by_key.as_ref(),
+                by_certificate: by_certificate.as_ref(),
+            };
+            match decide::register(cmd, bal, &jwk, certificate.clone(), &existing, ctx) {
+                Ok(changes) => {
+                    let seal = changes.seals.first().cloned();
+                    match self.store.apply(changes).await {
+                        Ok(_) => {
+                            return seal
+                                .ok_or_else(|| invalid("internal: no seal in change").into());
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(Refused { refusal, record }) => {
+                    if let Some(record) = record {
+                        self.store.apply(*record).await?;
+                    }
+                    return Err(refusal.into());
+                }
+            }
+        }
+        Err(Refusal::new(
+            RefusalCode::Conflict,
+            "registration raced with another; retry",
+        )
+        .into())
+    }
+
+    /// The per-seal check of a registration, the same for a single registration and every
+    /// line of a bulk one ([`crate::batch`]): the command's members, the key, and the vendor
+    /// attestation (chain to the vendor root at the trusted time, leaf key = registered key,
+    /// firmware on the allowlist). What it returns is what the clone checks and the record
+    /// need.
+    pub(crate) async fn check_seal(
+        &self,
+        cmd: &RegisterSeal,
+        ctx: Ctx<'_>,
+    ) -> Result<CheckedSeal, RegistryError> {
         let (jwk, claimed_bal) = decide::check_registration(cmd)?;
         let key = key_bytes(&jwk)?;
         let chain = DeviceEvidence::chain_from_bytes(cmd.certificate_chain_pem.as_bytes())
@@ -290,7 +354,6 @@ impl<S: Store> Registry<S> {
             chain: chain.clone(),
             firmware_measurement: cmd.firmware_measurement.clone(),
         };
-        let ctx = self.ctx(actor)?;
         let accepted = self
             .vendors
             .check(
@@ -375,43 +438,12 @@ impl<S: Store> Registry<S> {
         let thumbprint = jwk
             .thumbprint_b64()
             .map_err(|e| invalid(format!("publicJwk: {e}")))?;
-        for _ in 0..MAX_ATTEMPTS {
-            let by_uid = self.store.seal(&cmd.uid).await?;
-            let by_key = self.store.seal_by_key(&thumbprint).await?;
-            let by_certificate = self
-                .store
-                .seal_by_certificate(&certificate.issuer, &certificate.serial)
-                .await?;
-            let existing = Existing {
-                by_uid: by_uid.as_ref(),
-                by_key: by_key.as_ref(),
-                by_certificate: by_certificate.as_ref(),
-            };
-            match decide::register(cmd, bal, &jwk, certificate.clone(), &existing, ctx) {
-                Ok(changes) => {
-                    let seal = changes.seals.first().cloned();
-                    match self.store.apply(changes).await {
-                        Ok(_) => {
-                            return seal
-                                .ok_or_else(|| invalid("internal: no seal in change").into());
-                        }
-                        Err(StoreError::Conflict(_)) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Err(Refused { refusal, record }) => {
-                    if let Some(record) = record {
-                        self.store.apply(*record).await?;
-                    }
-                    return Err(refusal.into());
-                }
-            }
-        }
-        Err(Refusal::new(
-            RefusalCode::Conflict,
-            "registration raced with another; retry",
-        )
-        .into())
+        Ok(CheckedSeal {
+            jwk,
+            bal,
+            certificate,
+            thumbprint,
+        })
     }
 
     /// Records an inspection (creates or re-inspects the lot; seal → Inspected).
@@ -1036,7 +1068,7 @@ pub fn key_bytes(jwk: &Jwk) -> Result<PublicKeyBytes, Refusal> {
     }
 }
 
-fn new_id(prefix: &str) -> Result<String, Refusal> {
+pub(crate) fn new_id(prefix: &str) -> Result<String, Refusal> {
     let bytes = cphar_crypto::random_bytes::<12>()
         .map_err(|e| invalid(format!("random source failed: {e}")))?;
     Ok(format!("{prefix}-{}", hex(&bytes)))

@@ -105,6 +105,47 @@ pub struct PolicyInstall {
     pub replaces: u64,
 }
 
+/// One item of a seal batch: a registered seal's record as first written, in the JCS form
+/// its Merkle leaf hashes (see [`crate::batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealBatchItem {
+    /// Position in the batch's Merkle tree (0-based, in manifest order of the accepted lines).
+    pub index: u64,
+    /// The manifest line it came from (1-based).
+    pub line: u64,
+    /// The seal's device UID.
+    pub uid: String,
+    /// The leaf: JCS text of `{"batchId", "index", "line", "seal"}`.
+    pub item: String,
+}
+
+/// A bulk registration as stored: its items and the Merkle root the audited
+/// `seal_batch_registered` event commits to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealBatch {
+    /// Batch id (`batch-…`).
+    pub id: String,
+    /// Who submitted it.
+    pub actor: String,
+    /// When it was decided (Unix nanoseconds).
+    pub at_ns: i64,
+    /// RFC 9162 root over the items' JCS texts (base64url).
+    pub root: String,
+    /// The items, by index.
+    pub items: Vec<SealBatchItem>,
+}
+
+/// Keys a bulk registration checks in one read: a stored seal matching any of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealKeys {
+    /// Device UIDs.
+    pub uids: Vec<String>,
+    /// RFC 7638 key thumbprints.
+    pub thumbprints: Vec<String>,
+    /// Device certificates (issuer DN, serial).
+    pub certificates: Vec<(String, String)>,
+}
+
 /// What answering a challenge needs, read at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttestationInputs {
@@ -265,6 +306,7 @@ pub struct ChangeSet {
     pub(crate) policy: Option<PolicyInstall>,
     pub(crate) report_key: Option<ReportKeyRecord>,
     pub(crate) reports: Vec<ReportWrite>,
+    pub(crate) seal_batches: Vec<SealBatch>,
 }
 
 impl ChangeSet {
@@ -289,6 +331,7 @@ impl ChangeSet {
             self.report_key = next.report_key;
         }
         self.reports.extend(next.reports);
+        self.seal_batches.extend(next.seal_batches);
     }
 
     /// Seals to insert (version 1) or update.
@@ -347,6 +390,10 @@ impl ChangeSet {
     pub fn reports(&self) -> &[ReportWrite] {
         &self.reports
     }
+    /// Seal batches (bulk registrations) to insert with their items.
+    pub fn seal_batches(&self) -> &[SealBatch] {
+        &self.seal_batches
+    }
 }
 
 /// Raw change sets for tests of the storage layer itself (feature `test-support`): they
@@ -373,6 +420,7 @@ pub mod unchecked {
         pub policy: Option<PolicyInstall>,
         pub report_key: Option<ReportKeyRecord>,
         pub reports: Vec<ReportWrite>,
+        pub seal_batches: Vec<SealBatch>,
     }
 
     /// A change set made of `parts`, decided by nobody.
@@ -392,6 +440,7 @@ pub mod unchecked {
             policy: p.policy,
             report_key: p.report_key,
             reports: p.reports,
+            seal_batches: p.seal_batches,
         }
     }
 
@@ -412,6 +461,7 @@ pub mod unchecked {
             policy: c.policy,
             report_key: c.report_key,
             reports: c.reports,
+            seal_batches: c.seal_batches,
         }
     }
 }
@@ -450,6 +500,17 @@ pub trait Store: Send + Sync {
         &self,
         uid: &str,
     ) -> impl Future<Output = Result<Option<SealRecord>, StoreError>> + Send;
+    /// Every seal matching any of `keys` (UID, key thumbprint or device certificate), in one
+    /// read: what a bulk registration's clone checks need.
+    fn seals_matching(
+        &self,
+        keys: &SealKeys,
+    ) -> impl Future<Output = Result<Vec<SealRecord>, StoreError>> + Send;
+    /// A seal batch with its items (`None`: no such batch).
+    fn seal_batch(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<SealBatch>, StoreError>> + Send;
     /// The seal holding a key (by RFC 7638 thumbprint).
     fn seal_by_key(
         &self,

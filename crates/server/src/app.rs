@@ -61,6 +61,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(r::registry::enrollment_challenge),
         )
         .route("/seals/{uid}", get(r::registry::get_seal))
+        .route(
+            crate::extract::BATCH_PATH,
+            post(r::registry::register_batch),
+        )
+        .route("/seals:batch/{id}", get(r::registry::get_batch))
+        .route(
+            "/seals:batch/{id}/items/{index}",
+            get(r::registry::get_batch_item),
+        )
         .route("/inspections", post(r::registry::inspect))
         .route("/custody", post(r::registry::custody))
         .route("/lots/{id}", get(r::registry::get_lot))
@@ -119,7 +128,7 @@ async fn read_body_first(State(s): State<Arc<AppState>>, req: Request, next: Nex
     if axum::body::HttpBody::is_end_stream(req.body()) {
         return next.run(req).await;
     }
-    let keep = s.config.body_limit_bytes.saturating_add(1);
+    let keep = crate::extract::body_limit(&s, req.uri().path()).saturating_add(1);
     let (parts, mut body) = req.into_parts();
     let mut kept: Vec<u8> = Vec::new();
     let mut discarded = 0usize;

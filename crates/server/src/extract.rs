@@ -54,6 +54,25 @@ fn content_type_is(req_headers: &axum::http::HeaderMap, expected: &str) -> bool 
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
+/// The path of bulk seal registration (`POST /seals:batch`), the one route taking a body
+/// larger than the configured limit.
+pub const BATCH_PATH: &str = "/seals:batch";
+
+/// Most bytes of a bulk registration manifest (JSON Lines; at most
+/// [`cphar_registry::batch::MAX_BATCH_LINES`] lines of at most
+/// [`cphar_registry::batch::MAX_LINE_BYTES`] each).
+pub const BATCH_BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+
+/// The body size limit of a request path: the configured one, or the manifest limit for
+/// [`BATCH_PATH`].
+pub fn body_limit(state: &AppState, path: &str) -> usize {
+    if path == BATCH_PATH {
+        BATCH_BODY_LIMIT_BYTES.max(state.config.body_limit_bytes)
+    } else {
+        state.config.body_limit_bytes
+    }
+}
+
 /// The raw bytes of a body of the given content type, within the size limit.
 pub async fn raw_body(
     req: Request,
@@ -66,12 +85,13 @@ pub async fn raw_body(
             format!("the body must be {content_type}"),
         ));
     }
-    axum::body::to_bytes(req.into_body(), state.config.body_limit_bytes)
+    let limit = body_limit(state, req.uri().path());
+    axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|_| {
             Problem::new(
                 ApiCode::BodyTooLarge,
-                format!("the body exceeds {} bytes", state.config.body_limit_bytes),
+                format!("the body exceeds {limit} bytes"),
             )
         })
 }
@@ -91,10 +111,10 @@ impl FromRequest<Arc<AppState>> for RawBody {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
-        let wanted = if req.uri().path() == "/tsa" {
-            "application/timestamp-query"
-        } else {
-            "application/json"
+        let wanted = match req.uri().path() {
+            "/tsa" => "application/timestamp-query",
+            BATCH_PATH => "application/x-ndjson",
+            _ => "application/json",
         };
         Ok(RawBody(raw_body(req, state, wanted).await))
     }

@@ -122,7 +122,9 @@ pub const fn registry_status(code: RefusalCode) -> StatusCode {
         | RefusalCode::BindingNotFound
         | RefusalCode::VersionUnavailable
         | RefusalCode::StatusListNotFound
-        | RefusalCode::TokenNotFound => StatusCode::NOT_FOUND,
+        | RefusalCode::TokenNotFound
+        | RefusalCode::BatchNotFound => StatusCode::NOT_FOUND,
+        RefusalCode::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         RefusalCode::SeparationOfDuties => StatusCode::FORBIDDEN,
         RefusalCode::InvalidInput
         | RefusalCode::BalRequirementUnmet

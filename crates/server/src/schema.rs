@@ -599,6 +599,90 @@ pub struct SealWithHistory {
     history: Vec<Event>,
 }
 
+/// A registered line of a bulk registration.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchRegistered {
+    /// Manifest line (1-based).
+    line: u64,
+    /// Leaf index in the batch's Merkle tree.
+    index: u64,
+    uid: String,
+}
+
+/// A refused line of a bulk registration: nothing of it was written.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchRefused {
+    /// Manifest line (1-based).
+    line: u64,
+    /// The device UID the line named, when it could be read.
+    uid: Option<String>,
+    /// The reason code a single registration of this line would get.
+    reason_code: String,
+    detail: String,
+}
+
+/// `POST /seals:batch` (`cphar_registry::batch::BatchOutcome`).
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchReport {
+    /// The batch id, when a batch event was written (seals registered or clone suspicions
+    /// recorded).
+    batch_id: Option<String>,
+    /// Whether seals were registered.
+    committed: bool,
+    /// Registrations in the manifest (blank lines not counted).
+    lines: u64,
+    registered: Vec<BatchRegistered>,
+    refused: Vec<BatchRefused>,
+    /// RFC 9162 root over the registered items (base64url).
+    merkle_root: Option<String>,
+    /// Sequence number of the audited `seal_batch_registered` event.
+    event_sequence: Option<u64>,
+}
+
+/// An item of a stored batch.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchItemRef {
+    index: u64,
+    line: u64,
+    uid: String,
+}
+
+/// `GET /seals:batch/{id}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealBatch {
+    batch_id: String,
+    actor: String,
+    at: Option<Time>,
+    tree_size: u64,
+    /// RFC 9162 root over the items (base64url).
+    merkle_root: String,
+    items: Vec<BatchItemRef>,
+    /// The audited `seal_batch_registered` event.
+    event: Option<Event>,
+}
+
+/// `GET /seals:batch/{id}/items/{index}`: check with the RFC 9162 inclusion procedure, leaf
+/// hash = SHA-256(0x00 ‖ UTF-8 of `item`).
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchItemProof {
+    batch_id: String,
+    index: u64,
+    tree_size: u64,
+    /// The leaf: JCS text of `{"batchId", "index", "line", "seal"}`.
+    item: String,
+    /// Sibling hashes, base64url, leaf to root.
+    inclusion_proof: Vec<String>,
+    merkle_root: String,
+    /// The audited event stating the root.
+    event: Option<Event>,
+}
+
 /// `GET /lots/{id}`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]

@@ -14,7 +14,8 @@ use cphar_registry::model::{
 };
 use cphar_registry::store::{
     ActiveLotRow, AttestationInputs, ChangeSet, DepartedRow, PolicyInForce, PolicyInstall,
-    ReportHeader, ReportInputs, ReportKeyRecord, StoreError, StoredReport,
+    ReportHeader, ReportInputs, ReportKeyRecord, SealBatch, SealBatchItem, SealKeys, StoreError,
+    StoredReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -1544,7 +1545,97 @@ macro_rules! store_impl {
                     });
                     q.build().execute(&mut **tx).await.map_err(db)?;
                 }
+                for batch in &plan.seal_batches {
+                    sqlx::query("INSERT INTO seal_batches (batch_id, actor, at_ns, root, size) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(&batch.id)
+                        .bind(&batch.actor)
+                        .bind(batch.at_ns)
+                        .bind(&batch.root)
+                        .bind(int(batch.items.len() as u64)?)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                    for chunk in batch.items.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO seal_batch_items (batch_id, idx, line, uid, item) ");
+                        let rows = chunk.iter().map(|i| Ok((i, int(i.index)?, int(i.line)?))).collect::<Result<Vec<_>, StoreError>>()?;
+                        q.push_values(rows, |mut q, (i, idx, line)| {
+                            q.push_bind(batch.id.clone()).push_bind(idx).push_bind(line).push_bind(i.uid.clone()).push_bind(i.item.clone());
+                        });
+                        q.build().execute(&mut **tx).await.map_err(db)?;
+                    }
+                }
                 Self::write_reports(tx, plan).await
+            }
+
+            /// Every seal matching any UID, key thumbprint or device certificate of `keys`.
+            pub async fn seals_matching(&self, keys: &SealKeys) -> Result<Vec<SealRecord>, StoreError> {
+                let mut found: Vec<SealRecord> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                // Chunks keep each statement well under the bound-parameter limits.
+                for chunk in keys.uids.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT uid, record FROM seals WHERE uid IN (");
+                    let mut list = q.separated(", ");
+                    for uid in chunk {
+                        list.push_bind(uid.clone());
+                    }
+                    q.push(")");
+                    Self::collect_seals(q.build_query_as().fetch_all(&self.read).await.map_err(db)?, &mut seen, &mut found)?;
+                }
+                for chunk in keys.thumbprints.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT uid, record FROM seals WHERE key_thumbprint IN (");
+                    let mut list = q.separated(", ");
+                    for t in chunk {
+                        list.push_bind(t.clone());
+                    }
+                    q.push(")");
+                    Self::collect_seals(q.build_query_as().fetch_all(&self.read).await.map_err(db)?, &mut seen, &mut found)?;
+                }
+                for chunk in keys.certificates.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT uid, record FROM seals WHERE ");
+                    let mut first = true;
+                    for (issuer, serial) in chunk {
+                        q.push(if first { "(cert_issuer = " } else { " OR (cert_issuer = " });
+                        first = false;
+                        q.push_bind(issuer.clone()).push(" AND cert_serial = ").push_bind(serial.clone()).push(")");
+                    }
+                    Self::collect_seals(q.build_query_as().fetch_all(&self.read).await.map_err(db)?, &mut seen, &mut found)?;
+                }
+                Ok(found)
+            }
+
+            fn collect_seals(
+                rows: Vec<(String, String)>,
+                seen: &mut std::collections::HashSet<String>,
+                found: &mut Vec<SealRecord>,
+            ) -> Result<(), StoreError> {
+                for (uid, record) in rows {
+                    if seen.insert(uid) {
+                        found.push(decode(&record)?);
+                    }
+                }
+                Ok(())
+            }
+
+            /// A seal batch with its items, by index.
+            pub async fn seal_batch(&self, id: &str) -> Result<Option<SealBatch>, StoreError> {
+                let head: Option<(String, String, i64, String)> =
+                    sqlx::query_as("SELECT batch_id, actor, at_ns, root FROM seal_batches WHERE batch_id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err(db)?;
+                let Some((id, actor, at_ns, root)) = head else { return Ok(None) };
+                let rows: Vec<(i64, i64, String, String)> =
+                    sqlx::query_as("SELECT idx, line, uid, item FROM seal_batch_items WHERE batch_id = $1 ORDER BY idx")
+                        .bind(&id)
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err(db)?;
+                let items = rows
+                    .into_iter()
+                    .map(|(idx, line, uid, item)| Ok(SealBatchItem { index: uint(idx)?, line: uint(line)?, uid, item }))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(Some(SealBatch { id, actor, at_ns, root, items }))
             }
 
             /// An installation setting (see [`crate::AnyStore::setting`]).
@@ -1600,6 +1691,8 @@ macro_rules! store_impl {
                     ("event_head", "SELECT CAST(next_sequence AS TEXT) || '|' || head_hash FROM event_head"),
                     ("report_key", "SELECT kid || '|' || public_jwk FROM report_key"),
                     ("reports", "SELECT CAST(number AS TEXT) || '|' || digest || '|' || document FROM reports ORDER BY number"),
+                    ("seal_batches", "SELECT batch_id || '|' || actor || '|' || CAST(at_ns AS TEXT) || '|' || root || '|' || CAST(size AS TEXT) FROM seal_batches ORDER BY batch_id"),
+                    ("seal_batch_items", "SELECT batch_id || '|' || CAST(idx AS TEXT) || '|' || CAST(line AS TEXT) || '|' || uid || '|' || item FROM seal_batch_items ORDER BY batch_id, idx"),
                 ] {
                     let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&self.read).await.map_err(db)?;
                     out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));

@@ -214,6 +214,18 @@ impl Store for AnyStore {
     async fn seal(&self, uid: &str) -> Result<Option<SealRecord>, StoreError> {
         dispatch!(self.seal(uid))
     }
+    async fn seals_matching(
+        &self,
+        keys: &cphar_registry::store::SealKeys,
+    ) -> Result<Vec<SealRecord>, StoreError> {
+        dispatch!(self.seals_matching(keys))
+    }
+    async fn seal_batch(
+        &self,
+        id: &str,
+    ) -> Result<Option<cphar_registry::store::SealBatch>, StoreError> {
+        dispatch!(self.seal_batch(id))
+    }
     async fn seal_by_key(&self, thumbprint: &str) -> Result<Option<SealRecord>, StoreError> {
         dispatch!(self.seal_by_key(thumbprint))
     }

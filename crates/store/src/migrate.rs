@@ -55,6 +55,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "reserve_reports",
         sql: include_str!("../migrations/sqlite/0008_reserve_reports.sql"),
     },
+    Migration {
+        version: 9,
+        name: "seal_batches",
+        sql: include_str!("../migrations/sqlite/0009_seal_batches.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -98,6 +103,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 8,
         name: "reserve_reports",
         sql: include_str!("../migrations/postgres/0008_reserve_reports.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "seal_batches",
+        sql: include_str!("../migrations/postgres/0009_seal_batches.sql"),
     },
 ];
 

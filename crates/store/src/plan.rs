@@ -8,8 +8,8 @@ use cphar_registry::model::{
     AuthorityRecord, BindingRecord, CustodyRecord, InspectionRecord, LotRecord, SealRecord,
 };
 use cphar_registry::store::{
-    ChangeSet, DidDocumentVersion, PolicyInstall, ReportKeyRecord, ReportWrite, StoreError,
-    TokenWrite,
+    ChangeSet, DidDocumentVersion, PolicyInstall, ReportKeyRecord, ReportWrite, SealBatch,
+    StoreError, TokenWrite,
 };
 use std::collections::HashMap;
 
@@ -42,6 +42,8 @@ pub(crate) struct Plan<'a> {
     pub report_keys: Vec<&'a ReportKeyRecord>,
     /// Reserve reports to store, in order.
     pub reports: Vec<&'a ReportWrite>,
+    /// Seal batches with their items.
+    pub seal_batches: Vec<&'a SealBatch>,
 }
 
 impl<'a> Plan<'a> {
@@ -86,6 +88,7 @@ impl<'a> Plan<'a> {
             policies: sets.iter().filter_map(|s| s.policy()).collect(),
             report_keys: sets.iter().filter_map(|s| s.report_key()).collect(),
             reports: sets.iter().flat_map(|s| s.reports()).collect(),
+            seal_batches: sets.iter().flat_map(|s| s.seal_batches()).collect(),
         })
     }
 

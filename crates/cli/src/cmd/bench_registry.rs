@@ -224,6 +224,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         pct(1.0).as_secs_f64() * 1e6,
         latencies.len()
     );
+    println!(
+        "  peak RSS                      {}",
+        super::bench_service::peak_rss()
+    );
     runtime.block_on(store.close());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,8 +7,9 @@ use crate::io;
 use anyhow::{Context, Result, anyhow};
 use cphar_crypto::{Algorithm, SigningKey};
 use cphar_protocol::RevocationReason;
+use cphar_registry::batch::{BatchMode, batch_json, verify_item_proof};
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
-use cphar_registry::{LotRecord, Registry, RegistryError};
+use cphar_registry::{LotRecord, Refusal, Registry, RegistryError};
 use cphar_server::{Node, NodeConfig};
 use cphar_store::AnyStore;
 use serde::de::DeserializeOwned;
@@ -62,6 +63,12 @@ enum Command {
     /// Print an enrollment challenge signed by the Enrollment Authority, for the device to
     /// sign (`cphar seal enroll`) before registration (seed 002 §4.2.2). Nothing is stored.
     EnrollmentChallenge,
+    /// Register a manifest of seals (JSON Lines, one registration per line, each checked as
+    /// `register`); the batch is audited as one event committing to the registered seals.
+    /// Prints the per-line report; exit 1 if any line was refused (nothing of it written).
+    Import(ImportArgs),
+    /// Show a seal batch; with `--item N`, that item with its inclusion proof, checked.
+    Batch(BatchArgs),
     /// Record an inspection from a JSON file (creates or re-inspects the lot).
     Inspect(FileArgs),
     /// Record a chain-of-custody event from a JSON file.
@@ -125,6 +132,27 @@ struct FileArgs {
     /// The acting identity (trimmed, lower-cased; see the identifier grammar).
     #[arg(long, value_parser = parse_actor)]
     actor: String,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The manifest (JSON Lines; `-` for stdin).
+    file: PathBuf,
+    /// Refuse the whole manifest if any line is refused (default: register the others).
+    #[arg(long)]
+    atomic: bool,
+    /// The acting identity (trimmed, lower-cased; see the identifier grammar).
+    #[arg(long, value_parser = parse_actor)]
+    actor: String,
+}
+
+#[derive(clap::Args)]
+struct BatchArgs {
+    /// Batch id (`batch-…`).
+    id: String,
+    /// Print this item with its inclusion proof against the batch's root (verified first).
+    #[arg(long, value_name = "N")]
+    item: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -236,7 +264,11 @@ fn reason(text: &str) -> Result<RevocationReason> {
 async fn run_async(args: Args) -> Result<ExitCode> {
     let read_only = matches!(
         args.command,
-        Command::Lot(_) | Command::Seal(_) | Command::Did(_) | Command::Active(_)
+        Command::Lot(_)
+            | Command::Seal(_)
+            | Command::Did(_)
+            | Command::Active(_)
+            | Command::Batch(_)
     );
     let node = open(&args.location, !read_only).await?;
     let json = args.json;
@@ -306,6 +338,86 @@ async fn execute(
         Command::EnrollmentChallenge => r.enrollment_challenge().await.map(|challenge| {
             println!("{challenge}");
         }),
+        Command::Import(a) => {
+            let manifest = if a.file == Path::new("-") {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                    .context("cannot read stdin")?;
+                buf
+            } else {
+                io::read_file(&a.file)?
+            };
+            let mode = if a.atomic {
+                BatchMode::Atomic
+            } else {
+                BatchMode::Partial
+            };
+            match r.register_batch(&manifest, mode, &a.actor).await {
+                Ok(outcome) => {
+                    let summary = format!(
+                        "{} of {} seals registered{}, {} lines refused",
+                        outcome.accepted.len(),
+                        outcome.lines,
+                        outcome
+                            .batch_id
+                            .as_ref()
+                            .map(|id| format!(" (batch {id})"))
+                            .unwrap_or_default(),
+                        outcome.refused.len()
+                    );
+                    if json {
+                        println!("{}", outcome.to_json());
+                    } else {
+                        println!("{summary}");
+                        for f in &outcome.refused {
+                            println!(
+                                "  line {}: {} {}",
+                                f.line,
+                                f.refusal.code(),
+                                f.refusal.message()
+                            );
+                        }
+                    }
+                    match outcome.refused.first() {
+                        None => Ok(()),
+                        Some(first) => Err(RegistryError::Refused(Refusal::new(
+                            first.refusal.kind(),
+                            summary,
+                        ))),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Command::Batch(a) => match a.item {
+            None => r.seal_batch(&a.id).await.map(|(batch, event)| {
+                let value = batch_json(&batch, event.as_ref());
+                if json {
+                    println!("{value}");
+                } else {
+                    println!(
+                        "batch {}: {} seals, root {}, by {}",
+                        batch.id,
+                        batch.items.len(),
+                        batch.root,
+                        batch.actor
+                    );
+                    for i in &batch.items {
+                        println!("  {:>6} line {:>6} {}", i.index, i.line, i.uid);
+                    }
+                }
+            }),
+            Some(index) => match r.seal_batch_proof(&a.id, index).await {
+                Ok(proof) => match verify_item_proof(&proof) {
+                    Ok(()) => {
+                        println!("{}", proof.to_json());
+                        Ok(())
+                    }
+                    Err(refusal) => Err(RegistryError::Refused(refusal)),
+                },
+                Err(e) => Err(e),
+            },
+        },
         Command::Inspect(a) => {
             let cmd: RecordInspection = read_json(&a.file)?;
             r.record_inspection(&cmd, &a.actor).await.map(|id| {

@@ -3,10 +3,12 @@
 use crate::access::{self, View};
 use crate::auth::{Role, require};
 
-use crate::extract::{ApiPath, Auth, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, Auth, JsonBody, Position, RawBody};
 use crate::problem::{ApiCode, Problem};
 use axum::extract::State;
 use cphar_protocol::RevocationReason;
+use cphar_registry::RefusalCode;
+use cphar_registry::batch::{BatchMode, batch_json};
 use cphar_registry::decide::{RecordCustody, RecordInspection, RegisterSeal};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -43,6 +45,90 @@ pub async fn enrollment_challenge(State(s): S, Auth(c): Auth, body: JsonBody) ->
         .await
         .inspect_err(|e| s.metrics.decision("registry", e.code()))?;
     created(challenge)
+}
+
+/// `?atomic=true`: one refused line refuses the whole manifest.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchQuery {
+    atomic: Option<bool>,
+}
+
+/// `POST /seals:batch` (vendor): register a manifest of seals (JSON Lines,
+/// `application/x-ndjson`), each line checked as `POST /seals`; see
+/// [`cphar_registry::batch`]. The answer reports every line: registered (with its index in
+/// the batch's Merkle tree) or refused (with its reason code).
+pub async fn register_batch(
+    State(s): S,
+    Auth(c): Auth,
+    ApiQuery(q): ApiQuery<BatchQuery>,
+    body: RawBody,
+) -> ApiResult {
+    require(&c, &[Role::Vendor])?;
+    let manifest = body.bytes()?;
+    let mode = if q.atomic == Some(true) {
+        BatchMode::Atomic
+    } else {
+        BatchMode::Partial
+    };
+    let outcome = s
+        .node
+        .registry
+        .register_batch(&manifest, mode, &c.subject)
+        .await
+        .inspect_err(|e| s.metrics.decision("registry", e.code()))?;
+    ok(outcome.to_json())
+}
+
+/// `GET /seals:batch/{id}` (auditor, admin; a vendor for the batches it submitted): a batch's
+/// items and its audited event.
+pub async fn get_batch(State(s): S, Auth(c): Auth, ApiPath(id): ApiPath<String>) -> ApiResult {
+    require(&c, &[Role::Vendor, Role::Auditor, Role::Admin])?;
+    let (batch, event) = s.node.registry.seal_batch(&id).await?;
+    if !may_read_batch(&c, &batch.actor) {
+        return Err(no_such_batch(&id));
+    }
+    ok(batch_json(&batch, event.as_ref()))
+}
+
+/// A vendor reads only the batches it submitted; another one answers exactly like a missing
+/// one (see [`crate::access`]).
+fn may_read_batch(c: &crate::auth::Caller, actor: &str) -> bool {
+    c.role != Role::Vendor || c.subject == actor
+}
+
+fn no_such_batch(id: &str) -> Problem {
+    Problem::new(RefusalCode::BatchNotFound, format!("no seal batch {id}"))
+}
+
+/// `GET /seals:batch/{id}/items/{index}` (auditor, admin; a vendor for its batches): one item (the JCS text its
+/// leaf hashes) with its RFC 9162 inclusion proof against the batch's root, and the audited
+/// event stating that root (prove it with `GET /audit/proof/{seq}`).
+pub async fn get_batch_item(
+    State(s): S,
+    Auth(c): Auth,
+    ApiPath((id, index)): ApiPath<(String, String)>,
+) -> ApiResult {
+    require(&c, &[Role::Vendor, Role::Auditor, Role::Admin])?;
+    // Judged after the role, like a body: a caller without it learns nothing.
+    let index = index
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| Position::try_from(n).ok())
+        .ok_or_else(|| {
+            Problem::new(
+                ApiCode::InvalidPath,
+                "the item index must be an integer from 0 to 2^63 - 1",
+            )
+        })?;
+    let proof = s.node.registry.seal_batch_proof(&id, index.get()).await?;
+    let readable = proof.event.as_ref().map_or(c.role != Role::Vendor, |e| {
+        may_read_batch(&c, &e.event.actor)
+    });
+    if !readable {
+        return Err(no_such_batch(&id));
+    }
+    ok(proof.to_json())
 }
 
 /// `GET /seals/{uid}` (auditor, admin; an operator for the seals of its own lots): a seal

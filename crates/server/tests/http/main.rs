@@ -11,6 +11,7 @@
 //! * [`cluster`] — two server processes on one PostgreSQL never accept a nonce twice;
 //! * [`confidential`] — what anonymous callers, other roles and other operators cannot read;
 //! * [`roles`] — the role × endpoint matrix and routing of every OpenAPI operation;
+//! * [`batch`] — bulk seal registration (JSON Lines), per-line report, item proofs;
 //! * [`bad_input`] — malformed, oversized, mistyped bodies, floods, and a property test;
 //! * [`redteam`] — regressions for an outside red team's findings (floods, idle
 //!   connections, token lifetimes, identifiers, out-of-range numbers, nested unknown members);
@@ -46,6 +47,7 @@ mod admin_token;
 mod attestation;
 mod audit_complete;
 mod bad_input;
+mod batch;
 mod cluster;
 mod confidential;
 mod device;

@@ -122,6 +122,30 @@ async fn every_operation_answers_as_documented() {
         .await
         .expect(200);
 
+    // Bulk registration: a manifest, its batch, an item's proof.
+    let manifest = format!(
+        "{}\n{}\n",
+        pki.device("SEAL-M1").register_body(),
+        pki.device("SEAL-M2").register_body()
+    );
+    let report = s
+        .call(
+            "POST",
+            "/seals:batch",
+            Some(&roles.vendor),
+            Some("application/x-ndjson"),
+            manifest.into_bytes(),
+        )
+        .await
+        .expect(200);
+    let batch = report["batchId"].as_str().unwrap().to_owned();
+    s.get(&format!("/seals:batch/{batch}"), Some(&roles.auditor))
+        .await
+        .expect(200);
+    s.get(&format!("/seals:batch/{batch}/items/1"), Some(&s.admin))
+        .await
+        .expect(200);
+
     // Tokens and policy.
     let doomed = s.token("auditor", "short-lived").await;
     let doomed_id = doomed
